@@ -1,0 +1,2 @@
+EXTRA_DIST += \
+	Documentation/topics/netdev-vhostx.rst

@@ -1,0 +1,173 @@
+/*
+ * Copyright (c) 2026 The netdev-vhostx developers.
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at:
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+#ifndef NETDEV_VHOSTX_PRIVATE_H
+#define NETDEV_VHOSTX_PRIVATE_H 1
+
+/* Internal interfaces shared by the files of the dpdkvhostx provider.
+ *
+ * Threads and locks
+ * =================
+ *
+ * The main thread configures ports (construct, set_config, reconfigure,
+ * destruct) and applies vhost events in netdev_vhostx_run().
+ *
+ * DPDK's vhost-events thread runs our vhost callbacks.  They only record
+ * the event in the device (its 'vid' and 'event_pending') and wake the
+ * main thread; the one thing a callback waits for is the end of in-flight
+ * bursts on a device that is being destroyed, because DPDK frees the
+ * device's memory as soon as destroy_device() returns.
+ *
+ * Our control thread ("vhostx_ctl") calls rte_vhost_driver_unregister(),
+ * which must never run with an OVS lock held: it waits for in-progress
+ * vhost callbacks.
+ *
+ * PMD threads receive and send with no lock but a per-vring spinlock on
+ * transmit.  They announce each burst in the queue's 'busy' counter.
+ *
+ * Lock order: vhostx_mutex, then a device's 'mutex'. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/un.h>
+
+#include <rte_spinlock.h>
+
+#include "netdev-provider.h"
+#include "openvswitch/list.h"
+#include "ovs-atomic.h"
+#include "ovs-thread.h"
+#include "util.h"
+
+struct rte_mempool;
+struct smap;
+
+/* Queue pairs a device can use.  One for now. */
+#define VHOSTX_MAX_QUEUE_PAIRS 1
+
+/* Transmit retries when the guest's ring is full. */
+#define VHOSTX_TX_RETRIES 8
+
+/* Bytes a UNIX socket address holds, including the terminating null. */
+#define VHOSTX_SUN_PATH_MAX (sizeof ((struct sockaddr_un *) NULL)->sun_path)
+
+/* Per-direction counters of one vring.  Each has a single writer at a time
+ * (the PMD that polls the rx queue, or the holder of the tx lock); readers
+ * use relaxed atomic loads. */
+struct vhostx_qstats {
+    atomic_uint64_t packets;
+    atomic_uint64_t bytes;
+    atomic_uint64_t dropped;
+    atomic_uint64_t retries;
+};
+
+/* One vring seen from OVS. */
+struct vhostx_queue {
+    PADDED_MEMBERS(CACHE_LINE_SIZE,
+        /* Bursts in progress on this queue.  destroy_device() waits until
+         * it is zero after clearing the device's 'vid'. */
+        atomic_count busy;
+        rte_spinlock_t tx_lock;        /* Serializes transmit. */
+        struct vhostx_qstats stats;
+    );
+};
+
+struct netdev_vhostx {
+    struct netdev up;
+
+    /* In 'vhostx_devs', protected by vhostx_mutex. */
+    struct ovs_list list_node OVS_GUARDED_BY(vhostx_mutex);
+
+    /* The vhost device attached to the socket, or -1.  Written by the vhost
+     * callbacks, read by the datapath threads. */
+    atomic_int vid;
+
+    /* Set by a vhost callback, cleared by netdev_vhostx_run(). */
+    atomic_bool event_pending;
+
+    struct ovs_mutex mutex OVS_ACQ_AFTER(vhostx_mutex);
+
+    /* Socket path registered with DPDK, or NULL.  Set by set_config() and
+     * only read elsewhere, so callbacks may read it with vhostx_mutex. */
+    char *sock_path;
+
+    bool link_up OVS_GUARDED;           /* As last applied by run(). */
+    long long int link_resets OVS_GUARDED;
+    struct eth_addr hwaddr OVS_GUARDED;
+    int mtu OVS_GUARDED;
+    int numa_id OVS_GUARDED;
+    enum netdev_flags flags OVS_GUARDED;
+    int requested_n_txq OVS_GUARDED;
+
+    struct vhostx_queue rxqs[VHOSTX_MAX_QUEUE_PAIRS];
+    struct vhostx_queue txqs[VHOSTX_MAX_QUEUE_PAIRS];
+};
+
+struct netdev_rxq_vhostx {
+    struct netdev_rxq up;
+};
+
+extern struct ovs_mutex vhostx_mutex;
+extern struct ovs_list vhostx_devs OVS_GUARDED_BY(vhostx_mutex);
+
+bool is_vhostx_class(const struct netdev_class *);
+
+static inline struct netdev_vhostx *
+netdev_vhostx_cast(const struct netdev *netdev)
+{
+    ovs_assert(is_vhostx_class(netdev_get_class(netdev)));
+    return CONTAINER_OF(netdev, struct netdev_vhostx, up);
+}
+
+static inline struct netdev_rxq_vhostx *
+netdev_rxq_vhostx_cast(const struct netdev_rxq *rx)
+{
+    ovs_assert(is_vhostx_class(netdev_get_class(rx->netdev)));
+    return CONTAINER_OF(rx, struct netdev_rxq_vhostx, up);
+}
+
+/* vhostx-config.c: validation of names, paths and options.  Pure
+ * functions, so that the unit suite can drive them without DPDK. */
+char *vhostx_check_port_name(const char *name);
+char *vhostx_sock_dir_from_config(const char *rundir, const char *value,
+                                  char **dirp);
+char *vhostx_server_sock_path(const char *sock_dir, const char *name,
+                              char **pathp);
+
+/* vhostx-events.c: vhost callbacks, socket registration, control
+ * thread. */
+int vhostx_events_init(void);
+int vhostx_driver_start(const char *path, char **errp);
+void vhostx_driver_stop(char *path);
+void vhostx_ctl_flush(void);
+void vhostx_events_run(void);
+void vhostx_events_wait(void);
+
+/* vhostx-rxtx.c: mempool, receive, transmit. */
+struct rte_mempool *vhostx_mempool_get(char **errp);
+int netdev_vhostx_send(struct netdev *, int qid, struct dp_packet_batch *,
+                       bool concurrent_txq);
+struct netdev_rxq *netdev_vhostx_rxq_alloc(void);
+int netdev_vhostx_rxq_construct(struct netdev_rxq *);
+void netdev_vhostx_rxq_destruct(struct netdev_rxq *);
+void netdev_vhostx_rxq_dealloc(struct netdev_rxq *);
+int netdev_vhostx_rxq_recv(struct netdev_rxq *, struct dp_packet_batch *,
+                           int *qfill);
+
+/* vhostx-stats.c. */
+int netdev_vhostx_get_stats(const struct netdev *, struct netdev_stats *);
+
+#endif /* netdev-vhostx/vhostx-private.h */

@@ -1,0 +1,66 @@
+# The unit suite ('make check': no root, no hugepages) and the system suite
+# ('make check-system': root, hugepages, dpdk-testpmd), both autotest
+# suites run with the binaries of the patched OVS build.
+
+check_PROGRAMS += tests/test-vhostx
+tests_test_vhostx_SOURCES = tests/test-vhostx.c
+tests_test_vhostx_LDADD = $(VHOSTX_LIB) $(OVS_BUILDDIR)/lib/libopenvswitch.la
+tests_test_vhostx_LINK = $(OVS_BUILDDIR)/libtool --silent --tag=CC \
+	--mode=link $(CCLD) $(AM_CFLAGS) $(CFLAGS) $(AM_LDFLAGS) $(LDFLAGS) \
+	-o $@
+
+TESTSUITE_AT = \
+	tests/testsuite.at \
+	tests/vhostx-macros.at \
+	tests/unit-names.at \
+	tests/unit-configure.at \
+	tests/unit-nodpdk.at
+SYSTEM_TESTSUITE_AT = \
+	tests/system-testsuite.at \
+	tests/vhostx-macros.at \
+	tests/system-macros.at \
+	tests/system-vhostx.at
+EXTRA_DIST += $(TESTSUITE_AT) $(SYSTEM_TESTSUITE_AT) tests/atlocal.in
+DISTCLEANFILES += tests/atconfig tests/atlocal
+
+TESTSUITE = tests/testsuite
+SYSTEM_TESTSUITE = tests/system-testsuite
+CLEANFILES += $(TESTSUITE) $(SYSTEM_TESTSUITE) tests/package.m4
+
+AUTOTEST = $(AUTOM4TE) -language=autotest
+AUTOTEST_PATH = $(OVS_BUILDDIR)/utilities:$(OVS_BUILDDIR)/vswitchd:$(OVS_BUILDDIR)/ovsdb:$(abs_top_builddir)/tests
+
+tests/package.m4: $(top_srcdir)/configure.ac
+	$(AM_V_GEN){ \
+	  echo '# Signature of the current package.'; \
+	  echo 'm4_define([AT_PACKAGE_NAME],      [$(PACKAGE_NAME)])'; \
+	  echo 'm4_define([AT_PACKAGE_TARNAME],   [$(PACKAGE_TARNAME)])'; \
+	  echo 'm4_define([AT_PACKAGE_VERSION],   [$(PACKAGE_VERSION)])'; \
+	  echo 'm4_define([AT_PACKAGE_STRING],    [$(PACKAGE_STRING)])'; \
+	  echo 'm4_define([AT_PACKAGE_BUGREPORT], [$(PACKAGE_BUGREPORT)])'; \
+	} > $@
+
+$(TESTSUITE): tests/package.m4 $(TESTSUITE_AT)
+	$(AM_V_GEN)$(AUTOTEST) -I '$(srcdir)' -I tests -o $@.tmp \
+	    $(srcdir)/tests/testsuite.at && mv $@.tmp $@
+$(SYSTEM_TESTSUITE): tests/package.m4 $(SYSTEM_TESTSUITE_AT)
+	$(AM_V_GEN)$(AUTOTEST) -I '$(srcdir)' -I tests -o $@.tmp \
+	    $(srcdir)/tests/system-testsuite.at && mv $@.tmp $@
+
+check-local: tests/atconfig tests/atlocal $(TESTSUITE)
+	$(SHELL) '$(TESTSUITE)' -C tests AUTOTEST_PATH='$(AUTOTEST_PATH)' \
+	    $(TESTSUITEFLAGS)
+
+# The system suite needs root, hugepages and dpdk-testpmd.  Run through
+# utilities/vhostx-check, which sets them up, or directly as root.
+check-system: all tests/atconfig tests/atlocal $(SYSTEM_TESTSUITE)
+	$(SHELL) '$(SYSTEM_TESTSUITE)' -C tests \
+	    AUTOTEST_PATH='$(AUTOTEST_PATH)' $(TESTSUITEFLAGS)
+PHONY += check-system
+
+CLEAN_LOCAL += clean-testsuites
+clean-testsuites:
+	test ! -f '$(TESTSUITE)' || $(SHELL) '$(TESTSUITE)' -C tests --clean
+	test ! -f '$(SYSTEM_TESTSUITE)' \
+	    || $(SHELL) '$(SYSTEM_TESTSUITE)' -C tests --clean
+PHONY += clean-testsuites

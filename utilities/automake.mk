@@ -1,0 +1,6 @@
+EXTRA_DIST += \
+	utilities/install-deps.sh \
+	utilities/setup-hugepages.sh \
+	utilities/vhostx-build.sh \
+	utilities/vhostx-check \
+	utilities/vhostx-demo
