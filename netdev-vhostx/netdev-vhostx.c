@@ -78,7 +78,7 @@ netdev_vhostx_construct(struct netdev *netdev)
     eth_addr_mark_random(&dev->hwaddr);
     dev->mtu = ETH_PAYLOAD_MAX;
     dev->numa_id = 0;
-    dev->flags = 0;
+    dev->flags = NETDEV_UP | NETDEV_PROMISC;
     dev->requested_n_txq = 1;
     for (int i = 0; i < VHOSTX_MAX_QUEUE_PAIRS; i++) {
         rte_spinlock_init(&dev->txqs[i].tx_lock);

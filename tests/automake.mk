@@ -27,6 +27,7 @@ TESTSUITE = tests/testsuite
 SYSTEM_TESTSUITE = tests/system-testsuite
 CLEANFILES += $(TESTSUITE) $(SYSTEM_TESTSUITE) tests/package.m4
 
+AUTOM4TE = autom4te
 AUTOTEST = $(AUTOM4TE) -language=autotest
 AUTOTEST_PATH = $(OVS_BUILDDIR)/utilities:$(OVS_BUILDDIR)/vswitchd:$(OVS_BUILDDIR)/ovsdb:$(abs_top_builddir)/tests
 
