@@ -97,7 +97,7 @@ openvswitch-source or point --with-ovs-tarball at an OVS 3.1 tarball]) ;;
       fi
       OVS_VERSION=`$SED -n 's/^#define PACKAGE_VERSION "\(.*\)"/\1/p' \
                    "$OVS_BUILDDIR/config.h"`
-      OVS_TARBALL=
+      OVS_TARBALL=$with_ovs_tarball
       bundled_ovs=no
       ;;
     *)

@@ -1,0 +1,111 @@
+# Copyright (c) 2026 The netdev-vhostx developers.
+# Licensed under the Apache License, Version 2.0.
+#
+# Shell functions shared by the test suites, the demo and the benchmark:
+# an OVS sandbox in one directory and dpdk-testpmd virtio-user peers.
+# Source it; it defines functions only.  DPDK_TESTPMD names the testpmd
+# binary (default: dpdk-testpmd in PATH).
+
+# vhx_sandbox
+#
+# Points OVS's run, log, database and configuration directories at the
+# current directory.
+vhx_sandbox () {
+    OVS_RUNDIR=$PWD; OVS_LOGDIR=$PWD; OVS_DBDIR=$PWD; OVS_SYSCONFDIR=$PWD
+    export OVS_RUNDIR OVS_LOGDIR OVS_DBDIR OVS_SYSCONFDIR
+}
+
+# vhx_wait_until COMMAND [SECONDS]
+#
+# Runs COMMAND every 0.1 s until it succeeds or SECONDS (default 30) pass.
+vhx_wait_until () {
+    vhx_left=$(( ${2:-30} * 10 ))
+    while test $vhx_left -gt 0; do
+        if eval "$1"; then
+            return 0
+        fi
+        sleep 0.1
+        vhx_left=$((vhx_left - 1))
+    done
+    echo "timed out after ${2:-30} s waiting for: $1" >&2
+    return 1
+}
+
+# vhx_kill_pidfile FILE
+#
+# Stops the process whose pid is in FILE, if it still runs: SIGTERM, then
+# SIGKILL after 10 s.
+vhx_kill_pidfile () {
+    test -f "$1" || return 0
+    vhx_pid=$(cat "$1")
+    kill "$vhx_pid" 2>/dev/null || return 0
+    vhx_wait_until "! kill -0 $vhx_pid 2>/dev/null" 10 2>/dev/null \
+        || kill -9 "$vhx_pid" 2>/dev/null
+    return 0
+}
+
+# vhx_free_hugepages
+#
+# Prints the number of free hugepages of the default size.
+vhx_free_hugepages () {
+    sed -n 's/^HugePages_Free: *//p' /proc/meminfo
+}
+
+# vhx_testpmd_start NAME SOCKET [VDEV_ARGS] [TESTPMD_ARGS] [LCORES]
+#
+# Starts dpdk-testpmd, interactive, as a virtio-user peer of the vhost-user
+# socket SOCKET.  It reads commands from the FIFO NAME.in, which a helper
+# keeps open so that single commands do not close it, and writes to
+# NAME.log.  Both of its lcores run on CPU 0 unless LCORES says otherwise,
+# so that the OVS PMD can have CPU 1.  Its pid is in NAME.pid.
+vhx_testpmd_start () {
+    rm -f "$1.in" && mkfifo "$1.in"
+    stdbuf -oL "${DPDK_TESTPMD:-dpdk-testpmd}" --no-pci \
+        --single-file-segments --file-prefix="vhx-$1-$$" -m 256 \
+        --lcores="${5:-0@0,1@0}" \
+        --vdev="net_virtio_user0,path=$2,queue_size=1024$3" \
+        -- -i --nb-cores=1 $4 < "$1.in" > "$1.log" 2>&1 &
+    echo $! > "$1.pid"
+    (while :; do sleep 1; done) > "$1.in" &
+    echo $! > "$1.holder.pid"
+}
+
+# vhx_testpmd_cmd NAME COMMAND...
+#
+# Gives COMMAND to testpmd NAME.
+vhx_testpmd_cmd () {
+    vhx_peer=$1
+    shift
+    timeout 5 sh -c "echo '$*' > '$vhx_peer.in'"
+}
+
+# vhx_testpmd_stop NAME
+#
+# Quits testpmd NAME, kills it if it does not go, and removes its hugepage
+# files.
+vhx_testpmd_stop () {
+    test -f "$1.pid" || return 0
+    vhx_testpmd_cmd "$1" quit 2>/dev/null
+    vhx_pid=$(cat "$1.pid")
+    vhx_wait_until "! kill -0 $vhx_pid 2>/dev/null" 10 2>/dev/null \
+        || kill -9 "$vhx_pid" 2>/dev/null
+    vhx_kill_pidfile "$1.holder.pid"
+    rm -f "$1.pid" "$1.holder.pid" /dev/hugepages/vhx-"$1"-$$*
+}
+
+# vhx_testpmd_stat NAME FIELD
+#
+# Prints the last value of FIELD (RX-packets, TX-packets, ...) that testpmd
+# NAME printed in its statistics.
+vhx_testpmd_stat () {
+    sed -n "s/.*$2: *\([0-9]*\).*/\1/p" "$1.log" | tail -1
+}
+
+# vhx_port_stat BRIDGE PORT rx|tx [pkts|bytes|drop]
+#
+# Prints a counter of PORT, read from the datapath through OpenFlow.
+vhx_port_stat () {
+    ovs-ofctl dump-ports "$1" "$2" \
+        | grep "$3 pkts=" \
+        | sed -n "s/.*[ ,]${4:-pkts}=\([0-9]*\).*/\1/p"
+}
