@@ -1,6 +1,7 @@
 noinst_LIBRARIES += netdev-vhostx/libnetdev-vhostx.a
 netdev_vhostx_libnetdev_vhostx_a_SOURCES = \
 	netdev-vhostx/netdev-vhostx.c \
+	netdev-vhostx/vhostx-appctl.c \
 	netdev-vhostx/vhostx-config.c \
 	netdev-vhostx/vhostx-events.c \
 	netdev-vhostx/vhostx-private.h \

@@ -29,6 +29,7 @@
 
 #include "vhostx-private.h"
 #include "dirs.h"
+#include "openvswitch/dynamic-string.h"
 #include "dpdk.h"
 #include "netdev-provider.h"
 #include "openvswitch/vlog.h"
@@ -41,10 +42,6 @@ VLOG_DEFINE_THIS_MODULE(netdev_vhostx);
 
 /* Directory of server-role sockets, from other_config:vhost-sock-dir. */
 static char *vhost_sock_dir OVS_GUARDED_BY(vhostx_mutex);
-
-/* Frame sizes our mbufs hold in one segment. */
-#define VHOSTX_MAX_FRAME (RTE_MBUF_DEFAULT_DATAROOM)
-#define VHOSTX_MAX_MTU (VHOSTX_MAX_FRAME - ETH_HEADER_LEN - VLAN_HEADER_LEN)
 
 static const struct netdev_class netdev_vhostx_class;
 
@@ -69,24 +66,36 @@ netdev_vhostx_construct(struct netdev *netdev)
 
     ovs_mutex_init(&dev->mutex);
     atomic_init(&dev->vid, -1);
+    atomic_init(&dev->dev_n_qp, 1);
+    atomic_init(&dev->dev_numa, -1);
+    atomic_init(&dev->dev_features, 0);
     atomic_init(&dev->event_pending, false);
+    atomic_init(&dev->tx_retries_max, VHOSTX_TX_RETRIES_DEFAULT);
     dev->sock_path = NULL;
+    memset(&dev->cfg, 0, sizeof dev->cfg);
+    dev->config_error = NULL;
     dev->link_up = false;
     dev->link_resets = 0;
-    dev->hwaddr = eth_addr_zero;
     eth_addr_random(&dev->hwaddr);
     eth_addr_mark_random(&dev->hwaddr);
-    dev->mtu = ETH_PAYLOAD_MAX;
-    dev->numa_id = 0;
     dev->flags = NETDEV_UP | NETDEV_PROMISC;
-    dev->requested_n_txq = 1;
+
+    dev->requested_mtu = dev->mtu = ETH_PAYLOAD_MAX;
+    dev->max_frame = vhostx_frame_len(dev->mtu);
+    dev->requested_n_txq = netdev->n_txq = 1;
+    dev->requested_n_rxq = netdev->n_rxq = 1;
+    dev->requested_numa = dev->numa_id = 0;
+    dev->mp = NULL;
+    dev->n_txq_map = 1;
+    dev->txq_map = xmalloc(sizeof *dev->txq_map);
+    atomic_init(&dev->txq_map[0], -1);
     for (int i = 0; i < VHOSTX_MAX_QUEUE_PAIRS; i++) {
         rte_spinlock_init(&dev->txqs[i].tx_lock);
         atomic_count_init(&dev->rxqs[i].busy, 0);
         atomic_count_init(&dev->txqs[i].busy, 0);
+        atomic_init(&dev->rxqs[i].enabled, false);
+        atomic_init(&dev->txqs[i].enabled, false);
     }
-    netdev->n_rxq = 1;
-    netdev->n_txq = 1;
 
     ovs_mutex_lock(&vhostx_mutex);
     ovs_list_push_back(&vhostx_devs, &dev->list_node);
@@ -94,26 +103,45 @@ netdev_vhostx_construct(struct netdev *netdev)
     return 0;
 }
 
+/* Detaches 'dev' from its socket, if any, and hands the socket to the
+ * control thread to unregister. */
+static void
+vhostx_detach_socket(struct netdev_vhostx *dev)
+    OVS_EXCLUDED(vhostx_mutex, dev->mutex)
+{
+    char *path;
+
+    ovs_mutex_lock(&vhostx_mutex);
+    ovs_mutex_lock(&dev->mutex);
+    path = dev->sock_path;
+    dev->sock_path = NULL;
+    ovs_mutex_unlock(&dev->mutex);
+    ovs_mutex_unlock(&vhostx_mutex);
+
+    if (path) {
+        /* We may be called with netdev_mutex held, so the control thread
+         * unregisters the socket, which also removes a server socket. */
+        VLOG_INFO("%s: closing vhost-user socket %s",
+                  netdev_get_name(&dev->up), path);
+        vhostx_driver_stop(path);
+    }
+}
+
 static void
 netdev_vhostx_destruct(struct netdev *netdev)
 {
     struct netdev_vhostx *dev = netdev_vhostx_cast(netdev);
-    char *path;
+
+    vhostx_detach_socket(dev);
 
     /* After this no vhost callback can find 'dev'. */
     ovs_mutex_lock(&vhostx_mutex);
     ovs_list_remove(&dev->list_node);
-    path = dev->sock_path;
-    dev->sock_path = NULL;
     ovs_mutex_unlock(&vhostx_mutex);
 
-    if (path) {
-        /* We are called with netdev_mutex held, so the control thread
-         * unregisters the socket, which also removes it. */
-        VLOG_INFO("%s: removing vhost-user socket %s",
-                  netdev_get_name(netdev), path);
-        vhostx_driver_stop(path);
-    }
+    vhostx_sock_cfg_destroy(&dev->cfg);
+    free(dev->config_error);
+    free(dev->txq_map);
     ovs_mutex_destroy(&dev->mutex);
 }
 
@@ -169,85 +197,232 @@ vhostx_clear_stale_socket(const char *path, char **errp)
     return error;
 }
 
+/* Returns the name of the other dpdkvhostx port that uses socket 'path',
+ * or NULL. */
+static const char *
+vhostx_path_user(const struct netdev_vhostx *dev, const char *path)
+    OVS_REQUIRES(vhostx_mutex)
+{
+    struct netdev_vhostx *other;
+
+    LIST_FOR_EACH (other, list_node, &vhostx_devs) {
+        if (other != dev && other->sock_path
+            && !strcmp(other->sock_path, path)) {
+            return netdev_get_name(&other->up);
+        }
+    }
+    return NULL;
+}
+
+/* Checks what can be checked of 'cfg' before registering it: the DPDK
+ * state, the path's other users and, for a server, its directory and any
+ * file in the way.  Returns 0 or a positive errno value with a message in
+ * '*msgp'. */
+static int
+vhostx_check_socket(struct netdev_vhostx *dev,
+                    const struct vhostx_sock_cfg *cfg, char **msgp)
+    OVS_EXCLUDED(vhostx_mutex)
+{
+    const char *user;
+    struct stat st;
+    char *dir;
+    int error;
+
+    if (!dpdk_available()) {
+        *msgp = xstrdup("DPDK is not initialized: set other_config:"
+                        "dpdk-init=true in the Open_vSwitch table and "
+                        "restart ovs-vswitchd");
+        return EOPNOTSUPP;
+    }
+
+    ovs_mutex_lock(&vhostx_mutex);
+    user = vhostx_path_user(dev, cfg->path);
+    if (user) {
+        *msgp = xasprintf("socket %s is already used by port %s",
+                          cfg->path, user);
+    }
+    ovs_mutex_unlock(&vhostx_mutex);
+    if (user) {
+        return EADDRINUSE;
+    }
+    if (cfg->client) {
+        return 0;
+    }
+
+    dir = dir_name(cfg->path);
+    error = stat(dir, &st) || !S_ISDIR(st.st_mode) ? ENOENT : 0;
+    if (!error && access(dir, W_OK | X_OK)) {
+        error = errno;
+    }
+    if (error) {
+        *msgp = xasprintf("socket directory %s %s", dir,
+                          error == ENOENT
+                          ? "does not exist or is not a directory"
+                          : "is not writable");
+    }
+    free(dir);
+    return error ? error : vhostx_clear_stale_socket(cfg->path, msgp);
+}
+
+/* Makes 'cfg' the configuration of 'dev': registers its socket unless it
+ * is the one registered already, and applies the rest.  On failure leaves
+ * 'dev' as it was, as far as it can, and returns a positive errno value
+ * with a message in '*msgp'. */
+static int
+vhostx_apply_config(struct netdev_vhostx *dev, struct vhostx_sock_cfg *cfg,
+                    char **msgp)
+    OVS_EXCLUDED(vhostx_mutex, dev->mutex)
+{
+    const char *name = netdev_get_name(&dev->up);
+    struct vhostx_sock_cfg old;
+    bool same_socket;
+    int error;
+
+    ovs_mutex_lock(&dev->mutex);
+    same_socket = (dev->sock_path
+                   && vhostx_sock_cfg_same_socket(&dev->cfg, cfg));
+    vhostx_sock_cfg_copy(&old, &dev->cfg);
+    ovs_mutex_unlock(&dev->mutex);
+
+    if (same_socket) {
+        if (!cfg->client && (cfg->gid != old.gid || cfg->mode != old.mode)) {
+            error = vhostx_set_sock_perms(cfg, msgp);
+            if (error) {
+                char *msg2 = NULL;
+
+                vhostx_set_sock_perms(&old, &msg2);
+                free(msg2);
+                goto out;
+            }
+        }
+    } else {
+        error = vhostx_check_socket(dev, cfg, msgp);
+        if (error) {
+            goto out;
+        }
+        if (!dev->mp && !vhostx_mempool_get(dev->requested_numa,
+                                            dev->requested_mtu, msgp)) {
+            error = ENOMEM;
+            goto out;
+        }
+        vhostx_detach_socket(dev);
+        error = vhostx_driver_start(cfg, msgp);
+        if (error) {
+            char *msg2 = NULL;
+
+            /* Go back to the socket that worked, if there was one. */
+            if (old.path && vhostx_driver_start(&old, &msg2)) {
+                VLOG_ERR("%s: could not restore socket %s: %s", name,
+                         old.path, msg2);
+                free(msg2);
+            } else if (old.path) {
+                ovs_mutex_lock(&vhostx_mutex);
+                ovs_mutex_lock(&dev->mutex);
+                dev->sock_path = xstrdup(old.path);
+                ovs_mutex_unlock(&dev->mutex);
+                ovs_mutex_unlock(&vhostx_mutex);
+            }
+            goto out;
+        }
+        ovs_mutex_lock(&vhostx_mutex);
+        ovs_mutex_lock(&dev->mutex);
+        dev->sock_path = xstrdup(cfg->path);
+        ovs_mutex_unlock(&dev->mutex);
+        ovs_mutex_unlock(&vhostx_mutex);
+        VLOG_INFO("%s: vhost-user %s socket %s", name,
+                  cfg->client ? "client, connecting to" : "server, listening on",
+                  cfg->path);
+    }
+
+    ovs_mutex_lock(&dev->mutex);
+    vhostx_sock_cfg_destroy(&dev->cfg);
+    dev->cfg = *cfg;
+    memset(cfg, 0, sizeof *cfg);
+    atomic_store_relaxed(&dev->tx_retries_max, dev->cfg.tx_retries_max);
+    netdev_change_seq_changed(&dev->up);
+    ovs_mutex_unlock(&dev->mutex);
+    error = 0;
+
+out:
+    vhostx_sock_cfg_destroy(&old);
+    return error;
+}
+
+/* Applies the Interface options 'args'.  A new port that cannot be set up
+ * fails with the reason in '*errp', so that the bridge shows it in the
+ * Interface's error column.  A working port whose new options are refused
+ * keeps its previous configuration and its traffic: set_config() returns 0
+ * and the reason reaches the error column through get_config_error(). */
 static int
 netdev_vhostx_set_config(struct netdev *netdev, const struct smap *args,
                          char **errp)
 {
     struct netdev_vhostx *dev = netdev_vhostx_cast(netdev);
     const char *name = netdev_get_name(netdev);
-    char *dir, *path, *msg = NULL;
-    struct stat st;
+    struct vhostx_sock_cfg cfg;
+    char *dir, *msg = NULL;
+    bool live;
     int error;
 
-    if (!smap_is_empty(args)) {
-        struct smap_node *node;
-
-        SMAP_FOR_EACH (node, args) {
-            VLOG_WARN("%s: unknown option '%s' ignored", name, node->key);
-        }
-    }
-
     ovs_mutex_lock(&vhostx_mutex);
-    path = dev->sock_path;
     dir = xstrdup(vhost_sock_dir ? vhost_sock_dir : ovs_rundir());
     ovs_mutex_unlock(&vhostx_mutex);
-    if (path) {
-        /* Already listening.  Options come in a later version. */
-        free(dir);
-        return 0;
-    }
 
-    msg = vhostx_server_sock_path(dir, name, &path);
-    if (msg) {
-        error = strstr(msg, "bytes long") ? ENAMETOOLONG : EINVAL;
-        free(dir);
-        goto out;
-    }
-    if (!dpdk_available()) {
-        msg = xasprintf("DPDK is not initialized: set other_config:dpdk-init"
-                        "=true in the Open_vSwitch table and restart "
-                        "ovs-vswitchd");
-        error = EOPNOTSUPP;
-        free(dir);
-        free(path);
-        goto out;
-    }
-    if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
-        msg = xasprintf("socket directory %s does not exist or is not a "
-                        "directory", dir);
-        error = ENOENT;
-        free(dir);
-        free(path);
-        goto out;
-    }
+    msg = vhostx_parse_options(name, args, dir, &cfg);
     free(dir);
-
-    if (!vhostx_mempool_get(&msg)) {
-        free(path);
-        error = ENOMEM;
-        goto out;
+    if (msg) {
+        error = (strstr(msg, "bytes long") ? ENAMETOOLONG : EINVAL);
+    } else {
+        error = vhostx_apply_config(dev, &cfg, &msg);
+        vhostx_sock_cfg_destroy(&cfg);
     }
 
-    error = vhostx_clear_stale_socket(path, &msg);
-    if (!error) {
-        error = vhostx_driver_start(path, &msg);
+    ovs_mutex_lock(&dev->mutex);
+    live = dev->sock_path != NULL;
+    free(dev->config_error);
+    dev->config_error = NULL;
+    if (error && live) {
+        VLOG_WARN("%s: %s; keeping the previous configuration", name, msg);
+        dev->config_error = xasprintf("%s: %s (the previous configuration "
+                                      "stays)", name, msg);
+        netdev_change_seq_changed(netdev);
+        error = 0;
+    } else if (error) {
+        VLOG_ERR("%s: %s", name, msg);
+        *errp = xasprintf("%s: %s", name, msg);
     }
-    if (error) {
-        free(path);
-        goto out;
-    }
-
-    ovs_mutex_lock(&vhostx_mutex);
-    dev->sock_path = path;
-    ovs_mutex_unlock(&vhostx_mutex);
-    VLOG_INFO("%s: vhost-user server socket %s created", name, path);
-    return 0;
-
-out:
-    VLOG_ERR("%s: %s", name, msg);
-    *errp = xasprintf("%s: %s", name, msg);
+    ovs_mutex_unlock(&dev->mutex);
     free(msg);
     return error;
+}
+
+static char *
+netdev_vhostx_get_config_error(const struct netdev *netdev)
+{
+    struct netdev_vhostx *dev = netdev_vhostx_cast(netdev);
+    char *error;
+
+    ovs_mutex_lock(&dev->mutex);
+    error = nullable_xstrdup(dev->config_error);
+    ovs_mutex_unlock(&dev->mutex);
+    return error;
+}
+
+static int
+netdev_vhostx_get_config(const struct netdev *netdev, struct smap *args)
+{
+    struct netdev_vhostx *dev = netdev_vhostx_cast(netdev);
+
+    ovs_mutex_lock(&dev->mutex);
+    if (dev->cfg.client) {
+        smap_add(args, "vhost-server-path", dev->cfg.path);
+    }
+    if (dev->cfg.tx_retries_max != VHOSTX_TX_RETRIES_DEFAULT) {
+        smap_add_format(args, "tx-retries-max", "%d",
+                        dev->cfg.tx_retries_max);
+    }
+    ovs_mutex_unlock(&dev->mutex);
+    return 0;
 }
 
 static int
@@ -276,14 +451,42 @@ netdev_vhostx_set_tx_multiq(struct netdev *netdev, unsigned int n_txq)
     return 0;
 }
 
+/* Applies what set_mtu(), set_tx_multiq() and vhost events requested.
+ * dpif-netdev calls this while no datapath thread uses the port. */
 static int
 netdev_vhostx_reconfigure(struct netdev *netdev)
 {
     struct netdev_vhostx *dev = netdev_vhostx_cast(netdev);
+    struct rte_mempool *mp;
+    char *msg = NULL;
 
     ovs_mutex_lock(&dev->mutex);
+    mp = vhostx_mempool_get(dev->requested_numa, dev->requested_mtu, &msg);
+    if (mp) {
+        dev->mp = mp;
+        dev->mtu = dev->requested_mtu;
+        dev->max_frame = vhostx_frame_len(dev->mtu);
+        dev->numa_id = dev->requested_numa;
+    } else {
+        /* Failing would make dpif-netdev remove the port: keep the pool
+         * and MTU that work. */
+        VLOG_ERR("%s: %s; keeping MTU %d", netdev_get_name(netdev), msg,
+                 dev->mtu);
+        free(msg);
+    }
+
+    netdev->n_rxq = dev->requested_n_rxq;
     netdev->n_txq = dev->requested_n_txq;
-    netdev->n_rxq = VHOSTX_MAX_QUEUE_PAIRS;
+    if (dev->n_txq_map != netdev->n_txq) {
+        free(dev->txq_map);
+        dev->n_txq_map = netdev->n_txq;
+        dev->txq_map = xmalloc(dev->n_txq_map * sizeof *dev->txq_map);
+        for (int i = 0; i < dev->n_txq_map; i++) {
+            atomic_init(&dev->txq_map[i], -1);
+        }
+    }
+    vhostx_update_txq_map(dev);
+    netdev_change_seq_changed(netdev);
     ovs_mutex_unlock(&dev->mutex);
     return 0;
 }
@@ -329,16 +532,16 @@ netdev_vhostx_set_mtu(struct netdev *netdev, int mtu)
 {
     struct netdev_vhostx *dev = netdev_vhostx_cast(netdev);
 
-    if (mtu < ETH_PAYLOAD_MIN || mtu > VHOSTX_MAX_MTU) {
+    if (mtu < VHOSTX_MIN_MTU || mtu > VHOSTX_MAX_MTU) {
         VLOG_WARN("%s: MTU %d is not in the range %d to %d",
-                  netdev_get_name(netdev), mtu, ETH_PAYLOAD_MIN,
+                  netdev_get_name(netdev), mtu, VHOSTX_MIN_MTU,
                   VHOSTX_MAX_MTU);
         return EINVAL;
     }
     ovs_mutex_lock(&dev->mutex);
-    if (dev->mtu != mtu) {
-        dev->mtu = mtu;
-        netdev_change_seq_changed(netdev);
+    if (dev->requested_mtu != mtu) {
+        dev->requested_mtu = mtu;
+        netdev_request_reconfigure(netdev);
     }
     ovs_mutex_unlock(&dev->mutex);
     return 0;
@@ -386,31 +589,54 @@ netdev_vhostx_update_flags(struct netdev *netdev, enum netdev_flags off,
     return 0;
 }
 
-static int
-netdev_vhostx_get_status(const struct netdev *netdev, struct smap *smap)
+/* Adds the status of 'dev' to 'smap': what an operator needs to see of a
+ * VM's link.  Also used by netdev-vhostx/show. */
+void
+vhostx_get_status(const struct netdev_vhostx *dev_, struct smap *smap)
 {
-    struct netdev_vhostx *dev = netdev_vhostx_cast(netdev);
-    int vid;
+    struct netdev_vhostx *dev = CONST_CAST(struct netdev_vhostx *, dev_);
+    uint64_t features;
+    int vid, n_qp;
 
     atomic_read(&dev->vid, &vid);
+    atomic_read(&dev->dev_n_qp, &n_qp);
+    atomic_read(&dev->dev_features, &features);
 
-    ovs_mutex_lock(&vhostx_mutex);
-    smap_add(smap, "vhost-role", "server");
+    ovs_mutex_lock(&dev->mutex);
+    smap_add(smap, "vhost-role", dev->cfg.client ? "client" : "server");
     if (dev->sock_path) {
         smap_add(smap, "vhost-socket", dev->sock_path);
     }
-    ovs_mutex_unlock(&vhostx_mutex);
-
-    ovs_mutex_lock(&dev->mutex);
+    if (!dev->cfg.client && dev->sock_path) {
+        smap_add_format(smap, "vhost-sock-mode", "%04o", dev->cfg.mode);
+        if (dev->cfg.gid != (gid_t) -1) {
+            smap_add_format(smap, "vhost-sock-group", "%u",
+                            (unsigned int) dev->cfg.gid);
+        }
+    }
     smap_add(smap, "vhost-connected", vid >= 0 ? "true" : "false");
     if (vid >= 0) {
+        struct ds s = DS_EMPTY_INITIALIZER;
+
         smap_add_format(smap, "vhost-vid", "%d", vid);
+        smap_add_format(smap, "vhost-queue-pairs", "%d", n_qp);
+        vhostx_format_features(&s, features);
+        smap_add(smap, "vhost-features", ds_cstr(&s));
+        ds_destroy(&s);
     }
     smap_add_format(smap, "numa_id", "%d", dev->numa_id);
-    smap_add_format(smap, "n_rxq", "%d", netdev->n_rxq);
-    smap_add_format(smap, "n_txq", "%d", netdev->n_txq);
+    smap_add_format(smap, "n_rxq", "%d", dev->up.n_rxq);
+    smap_add_format(smap, "n_txq", "%d", dev->up.n_txq);
     smap_add_format(smap, "mtu", "%d", dev->mtu);
+    smap_add_format(smap, "tx-retries-max", "%d", dev->cfg.tx_retries_max);
+    smap_add_format(smap, "link-resets", "%lld", dev->link_resets);
     ovs_mutex_unlock(&dev->mutex);
+}
+
+static int
+netdev_vhostx_get_status(const struct netdev *netdev, struct smap *smap)
+{
+    vhostx_get_status(netdev_vhostx_cast(netdev), smap);
     return 0;
 }
 
@@ -483,6 +709,7 @@ netdev_external_provider_init(const struct smap *ovs_other_config)
     }
     if (!events_started) {
         vhostx_events_init();
+        vhostx_appctl_register();
         events_started = true;
     }
 }
@@ -496,6 +723,7 @@ static const struct netdev_class netdev_vhostx_class = {
     .construct = netdev_vhostx_construct,
     .destruct = netdev_vhostx_destruct,
     .dealloc = netdev_vhostx_dealloc,
+    .get_config = netdev_vhostx_get_config,
     .set_config = netdev_vhostx_set_config,
     .get_numa_id = netdev_vhostx_get_numa_id,
     .set_tx_multiq = netdev_vhostx_set_tx_multiq,
@@ -507,7 +735,9 @@ static const struct netdev_class netdev_vhostx_class = {
     .get_carrier = netdev_vhostx_get_carrier,
     .get_carrier_resets = netdev_vhostx_get_carrier_resets,
     .get_stats = netdev_vhostx_get_stats,
+    .get_custom_stats = netdev_vhostx_get_custom_stats,
     .get_status = netdev_vhostx_get_status,
+    .get_config_error = netdev_vhostx_get_config_error,
     .update_flags = netdev_vhostx_update_flags,
     .reconfigure = netdev_vhostx_reconfigure,
     .rxq_alloc = netdev_vhostx_rxq_alloc,

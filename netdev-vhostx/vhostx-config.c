@@ -16,9 +16,14 @@
 
 #include <config.h>
 
+#include <errno.h>
+#include <grp.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vhostx-private.h"
+#include "smap.h"
 #include "util.h"
 
 /* Returns true if 'path' has a ".." component. */
@@ -111,4 +116,214 @@ vhostx_server_sock_path(const char *sock_dir, const char *name,
     }
     *pathp = path;
     return NULL;
+}
+
+/* Checks 'path' as a socket path given in option 'key'.  Returns NULL if it
+ * is fine, otherwise an error message that the caller must free. */
+static char *
+check_sock_path(const char *key, const char *path)
+{
+    if (has_dotdot_component(path)) {
+        return xasprintf("%s '%s' must not contain a '..' component",
+                         key, path);
+    }
+    if (strlen(path) >= VHOSTX_SUN_PATH_MAX) {
+        return xasprintf("%s '%s' is %"PRIuSIZE" bytes long, but a UNIX "
+                         "socket path holds at most %"PRIuSIZE, key, path,
+                         strlen(path), VHOSTX_SUN_PATH_MAX - 1);
+    }
+    return NULL;
+}
+
+/* Parses 'value' of option 'key' as a decimal integer in [min, max] into
+ * '*valuep'.  Returns NULL or an error message that the caller must
+ * free. */
+static char *
+parse_int_option(const char *key, const char *value, int min, int max,
+                 int *valuep)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(value, &end, 10);
+    if (!value[0] || *end || errno || v < min || v > max) {
+        return xasprintf("%s '%s' is not an integer from %d to %d",
+                         key, value, min, max);
+    }
+    *valuep = v;
+    return NULL;
+}
+
+/* Parses 'value' of vhost-sock-group, a group name or number. */
+static char *
+parse_group(const char *value, gid_t *gidp)
+{
+    char buf[4096];
+    struct group grp, *res = NULL;
+    char *end;
+    unsigned long v;
+
+    if (!value[0]) {
+        return xstrdup("vhost-sock-group is empty");
+    }
+    errno = 0;
+    v = strtoul(value, &end, 10);
+    if (!*end && !errno && value[0] != '-' && v < (gid_t) -1) {
+        *gidp = v;
+        return NULL;
+    }
+    if (getgrnam_r(value, &grp, buf, sizeof buf, &res) || !res) {
+        return xasprintf("vhost-sock-group '%s' is not a known group",
+                         value);
+    }
+    *gidp = res->gr_gid;
+    return NULL;
+}
+
+/* Parses 'value' of vhost-sock-mode, octal permission bits. */
+static char *
+parse_mode(const char *value, int *modep)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(value, &end, 8);
+    if (!value[0] || *end || errno || value[0] == '-' || v < 0 || v > 0777
+        || (v & 0600) != 0600) {
+        return xasprintf("vhost-sock-mode '%s' is not an octal mode from "
+                         "0600 to 0777 (the owner must keep read and write "
+                         "permission)", value);
+    }
+    *modep = v;
+    return NULL;
+}
+
+/* Parses the Interface options 'args' of dpdkvhostx port 'name', whose
+ * server sockets go to 'sock_dir' by default, into 'cfg'.
+ *
+ *   vhost-server-path   client role: the path of the guest's server socket
+ *                       (absolute).  Without it the port is a server.
+ *   vhost-sock-path     server role: the socket's path, absolute or
+ *                       relative to 'sock_dir' (default: the port name).
+ *   vhost-sock-group    server role: group of the socket (name or number).
+ *   vhost-sock-mode     server role: permission bits, octal (0660).
+ *   tx-retries-max      retries when the guest's ring is full (0 to 32).
+ *
+ * Returns NULL on success.  Otherwise returns an error message that the
+ * caller must free, and leaves 'cfg' empty. */
+char *
+vhostx_parse_options(const char *name, const struct smap *args,
+                     const char *sock_dir, struct vhostx_sock_cfg *cfg)
+{
+    const char *server_path = smap_get(args, "vhost-server-path");
+    const char *sock_path = smap_get(args, "vhost-sock-path");
+    const char *group = smap_get(args, "vhost-sock-group");
+    const char *mode = smap_get(args, "vhost-sock-mode");
+    const char *retries = smap_get(args, "tx-retries-max");
+    struct smap_node *node;
+    char *error = NULL;
+
+    memset(cfg, 0, sizeof *cfg);
+    cfg->gid = (gid_t) -1;
+    cfg->mode = VHOSTX_SOCK_MODE_DEFAULT;
+    cfg->tx_retries_max = VHOSTX_TX_RETRIES_DEFAULT;
+
+    SMAP_FOR_EACH (node, args) {
+        if (strcmp(node->key, "vhost-server-path")
+            && strcmp(node->key, "vhost-sock-path")
+            && strcmp(node->key, "vhost-sock-group")
+            && strcmp(node->key, "vhost-sock-mode")
+            && strcmp(node->key, "tx-retries-max")) {
+            error = xasprintf("unknown option '%s'", node->key);
+            goto out;
+        }
+    }
+
+    if (server_path && server_path[0]) {
+        cfg->client = true;
+        if (sock_path || group || mode) {
+            error = xasprintf("vhost-sock-path, vhost-sock-group and "
+                              "vhost-sock-mode apply only to the server "
+                              "role, but vhost-server-path makes the port "
+                              "a client");
+            goto out;
+        }
+        if (server_path[0] != '/') {
+            error = xasprintf("vhost-server-path '%s' is not an absolute "
+                              "path", server_path);
+            goto out;
+        }
+        error = check_sock_path("vhost-server-path", server_path);
+        if (error) {
+            goto out;
+        }
+        cfg->path = xstrdup(server_path);
+    } else if (sock_path) {
+        if (!sock_path[0]) {
+            error = xstrdup("vhost-sock-path is empty");
+            goto out;
+        }
+        cfg->path = (sock_path[0] == '/'
+                     ? xstrdup(sock_path)
+                     : xasprintf("%s/%s", sock_dir, sock_path));
+        error = check_sock_path("vhost-sock-path", cfg->path);
+        if (error) {
+            goto out;
+        }
+    } else {
+        error = vhostx_server_sock_path(sock_dir, name, &cfg->path);
+        if (error) {
+            goto out;
+        }
+    }
+
+    if (group) {
+        error = parse_group(group, &cfg->gid);
+        if (error) {
+            goto out;
+        }
+    }
+    if (mode) {
+        error = parse_mode(mode, &cfg->mode);
+        if (error) {
+            goto out;
+        }
+    }
+    if (retries) {
+        error = parse_int_option("tx-retries-max", retries, 0,
+                                 VHOSTX_TX_RETRIES_MAX, &cfg->tx_retries_max);
+    }
+
+out:
+    if (error) {
+        vhostx_sock_cfg_destroy(cfg);
+    }
+    return error;
+}
+
+void
+vhostx_sock_cfg_destroy(struct vhostx_sock_cfg *cfg)
+{
+    free(cfg->path);
+    cfg->path = NULL;
+}
+
+/* Returns true if 'a' and 'b' need the same registration with DPDK: same
+ * role and path. */
+bool
+vhostx_sock_cfg_same_socket(const struct vhostx_sock_cfg *a,
+                            const struct vhostx_sock_cfg *b)
+{
+    return (a->client == b->client
+            && a->path && b->path && !strcmp(a->path, b->path));
+}
+
+void
+vhostx_sock_cfg_copy(struct vhostx_sock_cfg *dst,
+                     const struct vhostx_sock_cfg *src)
+{
+    *dst = *src;
+    dst->path = nullable_xstrdup(src->path);
 }

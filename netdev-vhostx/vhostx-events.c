@@ -22,6 +22,8 @@
 #include <errno.h>
 #include <linux/virtio_net.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <rte_errno.h>
 #include <rte_pause.h>
@@ -121,10 +123,18 @@ vhostx_new_device(int vid)
     ovs_mutex_lock(&vhostx_mutex);
     dev = vhostx_find_by_vid(vid);
     if (dev) {
+        int n_qp = rte_vhost_get_vring_num(vid) / 2;
+        uint64_t features = 0;
+
+        rte_vhost_get_negotiated_features(vid, &features);
+        atomic_store(&dev->dev_n_qp,
+                     MAX(1, MIN(n_qp, VHOSTX_MAX_QUEUE_PAIRS)));
+        atomic_store(&dev->dev_numa, rte_vhost_get_numa_node(vid));
+        atomic_store(&dev->dev_features, features);
         atomic_store(&dev->vid, vid);
         vhostx_record_event(dev);
-        VLOG_INFO_RL(&lifecycle_rl, "%s: vhost device %d attached",
-                     netdev_get_name(&dev->up), vid);
+        VLOG_INFO_RL(&lifecycle_rl, "%s: vhost device %d attached, %d "
+                     "queue pairs", netdev_get_name(&dev->up), vid, n_qp);
     } else {
         COVERAGE_INC(vhostx_unknown_device);
     }
@@ -146,6 +156,10 @@ vhostx_destroy_device(int vid)
         if (cur == vid) {
             atomic_store(&dev->vid, -1);
             vhostx_wait_quiet(dev);
+            for (int i = 0; i < VHOSTX_MAX_QUEUE_PAIRS; i++) {
+                atomic_store_relaxed(&dev->rxqs[i].enabled, false);
+                atomic_store_relaxed(&dev->txqs[i].enabled, false);
+            }
             vhostx_record_event(dev);
             VLOG_INFO_RL(&lifecycle_rl, "%s: vhost device %d detached",
                          netdev_get_name(&dev->up), vid);
@@ -156,11 +170,42 @@ vhostx_destroy_device(int vid)
 }
 
 static int
-vhostx_vring_state_changed(int vid OVS_UNUSED, uint16_t queue_id OVS_UNUSED,
-                           int enable OVS_UNUSED)
+vhostx_vring_state_changed(int vid, uint16_t queue_id, int enable)
 {
-    /* DPDK does not dequeue from or enqueue to a disabled vring, so there is
-     * nothing to record while a device has a single queue pair. */
+    struct netdev_vhostx *dev;
+    int qp = queue_id / 2;
+
+    if (qp >= VHOSTX_MAX_QUEUE_PAIRS) {
+        return 0;
+    }
+    ovs_mutex_lock(&vhostx_mutex);
+    dev = vhostx_find_by_vid(vid);
+    if (dev) {
+        /* An even ring is the guest's rx ring, which we transmit to. */
+        struct vhostx_queue *q = (queue_id % 2 ? &dev->rxqs[qp]
+                                  : &dev->txqs[qp]);
+
+        atomic_store(&q->enabled, enable != 0);
+        vhostx_record_event(dev);
+        VLOG_DBG("%s: vring %d %s", netdev_get_name(&dev->up), queue_id,
+                 enable ? "enabled" : "disabled");
+    }
+    ovs_mutex_unlock(&vhostx_mutex);
+    return 0;
+}
+
+static int
+vhostx_features_changed(int vid, uint64_t features)
+{
+    struct netdev_vhostx *dev;
+
+    ovs_mutex_lock(&vhostx_mutex);
+    dev = vhostx_find_by_vid(vid);
+    if (dev) {
+        atomic_store(&dev->dev_features, features);
+        vhostx_record_event(dev);
+    }
+    ovs_mutex_unlock(&vhostx_mutex);
     return 0;
 }
 
@@ -168,25 +213,54 @@ static const struct rte_vhost_device_ops vhostx_ops = {
     .new_device = vhostx_new_device,
     .destroy_device = vhostx_destroy_device,
     .vring_state_changed = vhostx_vring_state_changed,
+    .features_changed = vhostx_features_changed,
 };
 
-/* Registers the server socket at 'path' with DPDK and starts listening.
- * Returns 0 if successful, otherwise a positive errno value and an error
- * message in '*errp', which the caller must free. */
+/* Sets the group and permissions of the server socket of 'cfg'.  Refuses
+ * anything but a socket, and never follows a symbolic link. */
 int
-vhostx_driver_start(const char *path, char **errp)
+vhostx_set_sock_perms(const struct vhostx_sock_cfg *cfg, char **errp)
+{
+    struct stat st;
+
+    if (lstat(cfg->path, &st) || !S_ISSOCK(st.st_mode)) {
+        *errp = xasprintf("%s is not a socket after creating it", cfg->path);
+        return EEXIST;
+    }
+    if (cfg->gid != (gid_t) -1 && lchown(cfg->path, -1, cfg->gid)) {
+        *errp = xasprintf("could not set the group of %s to %u (%s)",
+                          cfg->path, (unsigned int) cfg->gid,
+                          ovs_strerror(errno));
+        return errno;
+    }
+    if (chmod(cfg->path, cfg->mode)) {
+        *errp = xasprintf("could not set the mode of %s to %04o (%s)",
+                          cfg->path, cfg->mode, ovs_strerror(errno));
+        return errno;
+    }
+    return 0;
+}
+
+/* Registers the socket of 'cfg' with DPDK and starts listening on it
+ * (server role) or connecting to it (client role).  Returns 0 if
+ * successful, otherwise a positive errno value and an error message in
+ * '*errp', which the caller must free. */
+int
+vhostx_driver_start(const struct vhostx_sock_cfg *cfg, char **errp)
     OVS_EXCLUDED(vhostx_mutex)
 {
+    uint64_t flags = cfg->client ? RTE_VHOST_USER_CLIENT : 0;
+    const char *path = cfg->path;
     const char *what;
     int err;
 
-    /* A port of the same name may have just been deleted: its socket must
-     * be gone before we create it again. */
+    /* A port using the same path may have just been deleted or changed:
+     * its registration must be gone before we make ours. */
     vhostx_ctl_flush();
 
     errno = 0;
     what = "register";
-    err = rte_vhost_driver_register(path, 0);
+    err = rte_vhost_driver_register(path, flags);
     if (!err) {
         what = "configure features of";
         err = rte_vhost_driver_disable_features(path,
@@ -211,6 +285,13 @@ vhostx_driver_start(const char *path, char **errp)
             rte_vhost_driver_unregister(path);
         }
         return error;
+    }
+    if (!cfg->client) {
+        err = vhostx_set_sock_perms(cfg, errp);
+        if (err) {
+            rte_vhost_driver_unregister(path);
+            return err;
+        }
     }
     return 0;
 }
@@ -288,8 +369,36 @@ vhostx_events_init(void)
     return 0;
 }
 
-/* Applies the events that vhost callbacks recorded: the link state of each
- * device follows whether a vhost device is attached. */
+/* Points each OVS transmit queue of 'dev' at a queue pair whose guest rx
+ * ring is enabled, spreading them round robin, or at -1 if there is
+ * none. */
+void
+vhostx_update_txq_map(struct netdev_vhostx *dev)
+    OVS_REQUIRES(dev->mutex)
+{
+    int enabled[VHOSTX_MAX_QUEUE_PAIRS];
+    int n_enabled = 0;
+    int n_qp;
+
+    atomic_read(&dev->dev_n_qp, &n_qp);
+    for (int i = 0; i < n_qp; i++) {
+        bool on;
+
+        atomic_read_relaxed(&dev->txqs[i].enabled, &on);
+        if (on) {
+            enabled[n_enabled++] = i;
+        }
+    }
+    for (int i = 0; i < dev->n_txq_map; i++) {
+        atomic_store_relaxed(&dev->txq_map[i],
+                             n_enabled ? enabled[i % n_enabled] : -1);
+    }
+}
+
+/* Applies the events that vhost callbacks recorded: link state follows
+ * whether a vhost device is attached, the transmit queues follow the rings
+ * the guest enabled, and a change of queue count or NUMA node asks for a
+ * reconfiguration. */
 void
 vhostx_events_run(void)
     OVS_EXCLUDED(vhostx_mutex)
@@ -314,21 +423,30 @@ vhostx_events_run(void)
         atomic_read(&dev->vid, &vid);
 
         ovs_mutex_lock(&dev->mutex);
+        if (vid >= 0) {
+            int n_qp, numa;
+
+            atomic_read(&dev->dev_n_qp, &n_qp);
+            atomic_read(&dev->dev_numa, &numa);
+            if (numa < 0) {
+                numa = dev->requested_numa;
+            }
+            if (n_qp != dev->requested_n_rxq
+                || numa != dev->requested_numa) {
+                dev->requested_n_rxq = n_qp;
+                dev->requested_numa = numa;
+                netdev_request_reconfigure(&dev->up);
+            }
+        }
+        vhostx_update_txq_map(dev);
         if (dev->link_up != (vid >= 0)) {
             dev->link_up = vid >= 0;
             dev->link_resets++;
-            if (vid >= 0) {
-                int numa = rte_vhost_get_numa_node(vid);
-
-                if (numa >= 0) {
-                    dev->numa_id = numa;
-                }
-            }
-            netdev_change_seq_changed(&dev->up);
             VLOG_INFO_RL(&lifecycle_rl, "%s: link %s",
                          netdev_get_name(&dev->up),
                          dev->link_up ? "up" : "down");
         }
+        netdev_change_seq_changed(&dev->up);
         ovs_mutex_unlock(&dev->mutex);
     }
     ovs_mutex_unlock(&vhostx_mutex);

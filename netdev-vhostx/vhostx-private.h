@@ -42,6 +42,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/un.h>
 
 #include <rte_spinlock.h>
@@ -52,35 +53,59 @@
 #include "ovs-thread.h"
 #include "util.h"
 
+struct ds;
 struct rte_mempool;
 struct smap;
 
-/* Queue pairs a device can use.  One for now. */
-#define VHOSTX_MAX_QUEUE_PAIRS 1
+/* Queue pairs a device can have: DPDK 22.11's vhost library offers guests
+ * up to 128. */
+#define VHOSTX_MAX_QUEUE_PAIRS 128
 
-/* Transmit retries when the guest's ring is full. */
-#define VHOSTX_TX_RETRIES 8
+/* Transmit retries when the guest's ring is full: default and maximum of
+ * options:tx-retries-max. */
+#define VHOSTX_TX_RETRIES_DEFAULT 8
+#define VHOSTX_TX_RETRIES_MAX 32
+
+/* MTU range. */
+#define VHOSTX_MIN_MTU 68
+#define VHOSTX_MAX_MTU 9000
+
+/* Default permissions of a server socket: owner and group may connect. */
+#define VHOSTX_SOCK_MODE_DEFAULT 0660
 
 /* Bytes a UNIX socket address holds, including the terminating null. */
 #define VHOSTX_SUN_PATH_MAX (sizeof ((struct sockaddr_un *) NULL)->sun_path)
 
-/* Per-direction counters of one vring.  Each has a single writer at a time
- * (the PMD that polls the rx queue, or the holder of the tx lock); readers
- * use relaxed atomic loads. */
+/* Where and how the port's socket is, as configured through the Interface
+ * options. */
+struct vhostx_sock_cfg {
+    bool client;                /* Client role: we connect to 'path'. */
+    char *path;                 /* Socket path. */
+    gid_t gid;                  /* Server role: group, or (gid_t) -1. */
+    int mode;                   /* Server role: permission bits. */
+    int tx_retries_max;         /* Transmit retries on a full ring. */
+};
+
+/* Counters of one vring.  Each has a single writer at a time (the PMD that
+ * polls the rx queue, or the holder of the tx lock); readers use relaxed
+ * atomic loads. */
 struct vhostx_qstats {
     atomic_uint64_t packets;
     atomic_uint64_t bytes;
-    atomic_uint64_t dropped;
-    atomic_uint64_t retries;
+    atomic_uint64_t dropped;    /* All drops, including 'oversize'. */
+    atomic_uint64_t oversize;   /* Frames longer than the MTU allows. */
+    atomic_uint64_t retries;    /* Transmit retries on a full ring. */
 };
 
-/* One vring seen from OVS. */
+/* One direction of a queue pair seen from OVS. */
 struct vhostx_queue {
     PADDED_MEMBERS(CACHE_LINE_SIZE,
         /* Bursts in progress on this queue.  destroy_device() waits until
          * it is zero after clearing the device's 'vid'. */
         atomic_count busy;
         rte_spinlock_t tx_lock;        /* Serializes transmit. */
+        /* Guest enabled the ring (set by vring_state_changed()). */
+        atomic_bool enabled;
         struct vhostx_qstats stats;
     );
 };
@@ -91,26 +116,49 @@ struct netdev_vhostx {
     /* In 'vhostx_devs', protected by vhostx_mutex. */
     struct ovs_list list_node OVS_GUARDED_BY(vhostx_mutex);
 
-    /* The vhost device attached to the socket, or -1.  Written by the vhost
-     * callbacks, read by the datapath threads. */
-    atomic_int vid;
+    /* Socket path registered with DPDK, or NULL.  Written with both
+     * vhostx_mutex and 'mutex' held, so that either lock allows reading
+     * it. */
+    char *sock_path;
 
-    /* Set by a vhost callback, cleared by netdev_vhostx_run(). */
-    atomic_bool event_pending;
+    /* What the vhost callbacks record: written by them, read by everyone
+     * else.  'vid' is -1 while no device is attached. */
+    atomic_int vid;
+    atomic_int dev_n_qp;                /* Queue pairs of the device. */
+    atomic_int dev_numa;                /* NUMA node of guest memory. */
+    atomic_uint64_t dev_features;       /* Negotiated virtio features. */
+    atomic_bool event_pending;          /* Cleared by netdev_vhostx_run(). */
 
     struct ovs_mutex mutex OVS_ACQ_AFTER(vhostx_mutex);
 
-    /* Socket path registered with DPDK, or NULL.  Set by set_config() and
-     * only read elsewhere, so callbacks may read it with vhostx_mutex. */
-    char *sock_path;
+    struct vhostx_sock_cfg cfg OVS_GUARDED;   /* Working configuration. */
+    char *config_error OVS_GUARDED;     /* Last change refused, or NULL. */
 
     bool link_up OVS_GUARDED;           /* As last applied by run(). */
     long long int link_resets OVS_GUARDED;
     struct eth_addr hwaddr OVS_GUARDED;
-    int mtu OVS_GUARDED;
-    int numa_id OVS_GUARDED;
     enum netdev_flags flags OVS_GUARDED;
+
+    /* Requested by set_mtu(), set_tx_multiq() and vhost events; applied by
+     * reconfigure(). */
+    int requested_mtu OVS_GUARDED;
     int requested_n_txq OVS_GUARDED;
+    int requested_n_rxq OVS_GUARDED;
+    int requested_numa OVS_GUARDED;
+
+    /* Applied by reconfigure(), while no datapath thread uses the port; read
+     * by the datapath threads without locks. */
+    int mtu;
+    int numa_id;
+    uint32_t max_frame;                 /* Longest frame, from 'mtu'. */
+    struct rte_mempool *mp;
+    atomic_int tx_retries_max;
+
+    /* Maps each OVS transmit queue to a queue pair whose guest rx ring is
+     * enabled, or -1.  'n_txq_map' entries; the array is replaced only by
+     * reconfigure(), the entries are updated by run(). */
+    atomic_int *txq_map;
+    int n_txq_map;
 
     struct vhostx_queue rxqs[VHOSTX_MAX_QUEUE_PAIRS];
     struct vhostx_queue txqs[VHOSTX_MAX_QUEUE_PAIRS];
@@ -139,6 +187,14 @@ netdev_rxq_vhostx_cast(const struct netdev_rxq *rx)
     return CONTAINER_OF(rx, struct netdev_rxq_vhostx, up);
 }
 
+/* Longest frame a port with 'mtu' passes: Ethernet header and one VLAN
+ * tag on top of the MTU. */
+static inline uint32_t
+vhostx_frame_len(int mtu)
+{
+    return mtu + 14 + 4;
+}
+
 /* vhostx-config.c: validation of names, paths and options.  Pure
  * functions, so that the unit suite can drive them without DPDK. */
 char *vhostx_check_port_name(const char *name);
@@ -146,18 +202,27 @@ char *vhostx_sock_dir_from_config(const char *rundir, const char *value,
                                   char **dirp);
 char *vhostx_server_sock_path(const char *sock_dir, const char *name,
                               char **pathp);
+char *vhostx_parse_options(const char *name, const struct smap *args,
+                           const char *sock_dir, struct vhostx_sock_cfg *);
+void vhostx_sock_cfg_destroy(struct vhostx_sock_cfg *);
+bool vhostx_sock_cfg_same_socket(const struct vhostx_sock_cfg *,
+                                 const struct vhostx_sock_cfg *);
+void vhostx_sock_cfg_copy(struct vhostx_sock_cfg *dst,
+                          const struct vhostx_sock_cfg *src);
 
 /* vhostx-events.c: vhost callbacks, socket registration, control
  * thread. */
 int vhostx_events_init(void);
-int vhostx_driver_start(const char *path, char **errp);
+int vhostx_driver_start(const struct vhostx_sock_cfg *, char **errp);
+int vhostx_set_sock_perms(const struct vhostx_sock_cfg *, char **errp);
 void vhostx_driver_stop(char *path);
 void vhostx_ctl_flush(void);
 void vhostx_events_run(void);
 void vhostx_events_wait(void);
+void vhostx_update_txq_map(struct netdev_vhostx *);
 
-/* vhostx-rxtx.c: mempool, receive, transmit. */
-struct rte_mempool *vhostx_mempool_get(char **errp);
+/* vhostx-rxtx.c: mempools, receive, transmit. */
+struct rte_mempool *vhostx_mempool_get(int numa, int mtu, char **errp);
 int netdev_vhostx_send(struct netdev *, int qid, struct dp_packet_batch *,
                        bool concurrent_txq);
 struct netdev_rxq *netdev_vhostx_rxq_alloc(void);
@@ -169,5 +234,14 @@ int netdev_vhostx_rxq_recv(struct netdev_rxq *, struct dp_packet_batch *,
 
 /* vhostx-stats.c. */
 int netdev_vhostx_get_stats(const struct netdev *, struct netdev_stats *);
+int netdev_vhostx_get_custom_stats(const struct netdev *,
+                                   struct netdev_custom_stats *);
+void vhostx_format_features(struct ds *, uint64_t features);
+
+/* netdev-vhostx.c. */
+void vhostx_get_status(const struct netdev_vhostx *, struct smap *);
+
+/* vhostx-appctl.c. */
+void vhostx_appctl_register(void);
 
 #endif /* netdev-vhostx/vhostx-private.h */

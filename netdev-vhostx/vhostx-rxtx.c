@@ -39,8 +39,10 @@ COVERAGE_DEFINE(vhostx_tx_ring_full);
 
 static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 20);
 
-/* Number of mbufs in the pool shared by all dpdkvhostx ports. */
+/* Mbufs per pool: fewer for jumbo frames, which take 4.5 times the
+ * memory. */
 #define VHOSTX_N_MBUFS (16 * 1024 - 1)
+#define VHOSTX_N_MBUFS_JUMBO (4 * 1024 - 1)
 #define VHOSTX_MBUF_CACHE 256
 
 /* Queue numbers of a vhost device, as DPDK counts them: the guest's rx
@@ -48,10 +50,19 @@ static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 20);
 #define VHOSTX_GUEST_RXQ(QP) ((QP) * 2)
 #define VHOSTX_GUEST_TXQ(QP) ((QP) * 2 + 1)
 
-/* Created once, under 'mp_mutex', before any port can pass packets; read
- * without the lock afterwards. */
+/* A pool for frames up to 'frame_len' bytes on a NUMA node.  Pools are
+ * shared by the ports that need the same, and kept once made: there are
+ * few distinct MTUs and NUMA nodes. */
+struct vhostx_mp {
+    struct ovs_list node;
+    int numa;
+    uint32_t data_room;
+    struct rte_mempool *mp;
+};
+
 static struct ovs_mutex mp_mutex = OVS_MUTEX_INITIALIZER;
-static struct rte_mempool *vhostx_mp;
+static struct ovs_list vhostx_mps OVS_GUARDED_BY(mp_mutex)
+    = OVS_LIST_INITIALIZER(&vhostx_mps);
 
 /* Makes mbuf 'obj' a valid dp_packet: OVS frees a packet whose source is
  * DPBUF_DPDK back to its pool. */
@@ -62,36 +73,54 @@ vhostx_mbuf_init(struct rte_mempool *mp OVS_UNUSED, void *opaque OVS_UNUSED,
     dp_packet_init_dpdk((struct dp_packet *) obj);
 }
 
-/* Returns the mbuf pool of the dpdkvhostx ports, creating it on first use.
- * On failure returns NULL and stores an error message, which the caller
- * must free, in '*errp'. */
+/* Returns an mbuf pool on NUMA node 'numa' (or any, if it is negative)
+ * whose mbufs hold a whole frame of a port with 'mtu' in one segment,
+ * creating it if needed.  On failure returns NULL and stores an error
+ * message, which the caller must free, in '*errp'. */
 struct rte_mempool *
-vhostx_mempool_get(char **errp)
+vhostx_mempool_get(int numa, int mtu, char **errp)
     OVS_EXCLUDED(mp_mutex)
 {
-    struct rte_mempool *mp;
+    uint32_t data_room = ROUND_UP(vhostx_frame_len(mtu), 1024)
+                         + RTE_PKTMBUF_HEADROOM;
+    struct rte_mempool *mp = NULL;
+    struct vhostx_mp *vmp;
 
     ovs_mutex_lock(&mp_mutex);
-    if (!vhostx_mp) {
-        /* The private area holds the part of 'struct dp_packet' that
-         * follows the embedded mbuf. */
-        uint16_t priv = sizeof(struct dp_packet) - sizeof(struct rte_mbuf);
-
-        vhostx_mp = rte_pktmbuf_pool_create("vhostx_mp", VHOSTX_N_MBUFS,
-                                            VHOSTX_MBUF_CACHE, priv,
-                                            RTE_MBUF_DEFAULT_BUF_SIZE,
-                                            SOCKET_ID_ANY);
-        if (vhostx_mp) {
-            rte_mempool_obj_iter(vhostx_mp, vhostx_mbuf_init, NULL);
-            VLOG_INFO("created mbuf pool of %u mbufs of %u bytes",
-                      VHOSTX_N_MBUFS, RTE_MBUF_DEFAULT_BUF_SIZE);
-        } else {
-            *errp = xasprintf("could not create the mbuf pool of %u mbufs "
-                              "(%s): are enough hugepages free?",
-                              VHOSTX_N_MBUFS, rte_strerror(rte_errno));
+    LIST_FOR_EACH (vmp, node, &vhostx_mps) {
+        if (vmp->numa == numa && vmp->data_room == data_room) {
+            mp = vmp->mp;
+            goto out;
         }
     }
-    mp = vhostx_mp;
+
+    /* The private area holds the part of 'struct dp_packet' that follows
+     * the embedded mbuf. */
+    uint16_t priv = sizeof(struct dp_packet) - sizeof(struct rte_mbuf);
+    unsigned int n = (data_room > RTE_MBUF_DEFAULT_BUF_SIZE
+                      ? VHOSTX_N_MBUFS_JUMBO : VHOSTX_N_MBUFS);
+    char name[RTE_MEMPOOL_NAMESIZE];
+
+    snprintf(name, sizeof name, "vhx_%d_%u", numa, data_room);
+    mp = rte_pktmbuf_pool_create(name, n, VHOSTX_MBUF_CACHE, priv,
+                                 data_room, numa < 0 ? SOCKET_ID_ANY : numa);
+    if (!mp) {
+        *errp = xasprintf("could not create a pool of %u mbufs of %u bytes "
+                          "on NUMA node %d (%s): are enough hugepages "
+                          "free?", n, data_room, numa,
+                          rte_strerror(rte_errno));
+        goto out;
+    }
+    rte_mempool_obj_iter(mp, vhostx_mbuf_init, NULL);
+    vmp = xmalloc(sizeof *vmp);
+    vmp->numa = numa;
+    vmp->data_room = data_room;
+    vmp->mp = mp;
+    ovs_list_push_back(&vhostx_mps, &vmp->node);
+    VLOG_INFO("created mbuf pool %s: %u mbufs of %u bytes", name, n,
+              data_room);
+
+out:
     ovs_mutex_unlock(&mp_mutex);
     return mp;
 }
@@ -159,24 +188,23 @@ netdev_vhostx_rxq_recv(struct netdev_rxq *rxq, struct dp_packet_batch *batch,
                        int *qfill)
 {
     struct netdev_vhostx *dev = netdev_vhostx_cast(rxq->netdev);
-    struct vhostx_queue *q = &dev->rxqs[rxq->queue_id];
-    struct rte_mempool *mp;
+    int qid = rxq->queue_id;
+    struct vhostx_queue *q = &dev->rxqs[qid];
     uint64_t bytes = 0;
+    int n_oversize = 0;
     uint16_t n;
     int vid;
 
-    mp = vhostx_mp;
     vid = vhostx_burst_begin(dev, q);
     if (vid < 0) {
         return EAGAIN;
     }
-    n = rte_vhost_dequeue_burst(vid, VHOSTX_GUEST_TXQ(rxq->queue_id), mp,
+    n = rte_vhost_dequeue_burst(vid, VHOSTX_GUEST_TXQ(qid), dev->mp,
                                 (struct rte_mbuf **) batch->packets,
                                 NETDEV_MAX_BURST);
     if (qfill) {
         *qfill = (n == NETDEV_MAX_BURST
-                  ? rte_vhost_rx_queue_count(vid,
-                                             VHOSTX_GUEST_TXQ(rxq->queue_id))
+                  ? rte_vhost_rx_queue_count(vid, VHOSTX_GUEST_TXQ(qid))
                   : 0);
     }
     vhostx_burst_end(q);
@@ -185,25 +213,45 @@ netdev_vhostx_rxq_recv(struct netdev_rxq *rxq, struct dp_packet_batch *batch,
         return EAGAIN;
     }
 
-    batch->count = n;
-    dp_packet_batch_init_packet_fields(batch);
+    /* Frames longer than the MTU allows, or that did not fit in one mbuf,
+     * are dropped: OVS works on single-segment packets. */
+    batch->count = 0;
     for (int i = 0; i < n; i++) {
-        bytes += dp_packet_size(batch->packets[i]);
+        struct rte_mbuf *m = (struct rte_mbuf *) batch->packets[i];
+
+        if (OVS_UNLIKELY(m->nb_segs > 1 || m->pkt_len > dev->max_frame)) {
+            n_oversize++;
+            rte_pktmbuf_free(m);
+            continue;
+        }
+        bytes += m->pkt_len;
+        batch->packets[batch->count++] = (struct dp_packet *) m;
     }
-    vhostx_counter_add(&q->stats.packets, n);
+    if (OVS_UNLIKELY(n_oversize)) {
+        VLOG_WARN_RL(&rl, "%s: dropped %d frames longer than the MTU "
+                     "(%d) allows", netdev_get_name(&dev->up), n_oversize,
+                     dev->mtu);
+        vhostx_counter_add(&q->stats.oversize, n_oversize);
+        vhostx_counter_add(&q->stats.dropped, n_oversize);
+    }
+    vhostx_counter_add(&q->stats.packets, batch->count);
     vhostx_counter_add(&q->stats.bytes, bytes);
+    if (!batch->count) {
+        return EAGAIN;
+    }
+    dp_packet_batch_init_packet_fields(batch);
     return 0;
 }
 
 /* Returns an mbuf that holds a copy of 'packet', or NULL if 'packet' does
  * not fit in one of our mbufs or the pool is empty. */
 static struct rte_mbuf *
-vhostx_copy_to_mbuf(struct dp_packet *packet)
+vhostx_copy_to_mbuf(struct rte_mempool *mp, struct dp_packet *packet)
 {
     uint32_t size = dp_packet_size(packet);
     struct rte_mbuf *m;
 
-    m = rte_pktmbuf_alloc(vhostx_mp);
+    m = rte_pktmbuf_alloc(mp);
     if (!m) {
         return NULL;
     }
@@ -225,26 +273,31 @@ netdev_vhostx_send(struct netdev *netdev, int qid,
     struct netdev_vhostx *dev = netdev_vhostx_cast(netdev);
     struct rte_mbuf *pkts[NETDEV_MAX_BURST];
     struct rte_mbuf *copies[NETDEV_MAX_BURST];
-    int n_pkts = 0, n_copies = 0, n_dropped = 0;
+    int n_pkts = 0, n_copies = 0, n_dropped = 0, n_oversize = 0;
     struct dp_packet *packet;
     struct vhostx_queue *q;
     uint64_t bytes = 0;
     int sent = 0;
-    int vid;
+    int qp, vid;
 
-    /* Several OVS tx queues may map onto one vring, so transmit always
-     * takes the vring's lock; it is per queue and short. */
-    q = &dev->txqs[qid % VHOSTX_MAX_QUEUE_PAIRS];
+    /* Several OVS tx queues may map onto one queue pair, so transmit always
+     * takes the ring's lock; it is per ring and short. */
+    atomic_read_relaxed(&dev->txq_map[qid % dev->n_txq_map], &qp);
+    q = &dev->txqs[qp >= 0 ? qp : 0];
 
     dp_packet_batch_apply_cutlen(batch);
     DP_PACKET_BATCH_FOR_EACH (i, packet, batch) {
         struct rte_mbuf *m;
 
+        if (OVS_UNLIKELY(dp_packet_size(packet) > dev->max_frame)) {
+            n_oversize++;
+            continue;
+        }
         if (packet->source == DPBUF_DPDK) {
             m = (struct rte_mbuf *) packet;
         } else {
             COVERAGE_INC(vhostx_tx_copy);
-            m = vhostx_copy_to_mbuf(packet);
+            m = vhostx_copy_to_mbuf(dev->mp, packet);
             if (!m) {
                 n_dropped++;
                 continue;
@@ -254,17 +307,18 @@ netdev_vhostx_send(struct netdev *netdev, int qid,
         pkts[n_pkts++] = m;
     }
 
-    vid = vhostx_burst_begin(dev, q);
+    vid = qp >= 0 ? vhostx_burst_begin(dev, q) : -1;
+    rte_spinlock_lock(&q->tx_lock);
     if (vid >= 0) {
+        int guest_rxq = VHOSTX_GUEST_RXQ(qp);
         int retries = 0;
+        int max_retries;
 
-        int guest_rxq = VHOSTX_GUEST_RXQ(q - dev->txqs);
-
-        rte_spinlock_lock(&q->tx_lock);
+        atomic_read_relaxed(&dev->tx_retries_max, &max_retries);
         for (;;) {
             sent += rte_vhost_enqueue_burst(vid, guest_rxq, pkts + sent,
                                             n_pkts - sent);
-            if (sent == n_pkts || retries >= VHOSTX_TX_RETRIES) {
+            if (sent == n_pkts || retries >= max_retries) {
                 break;
             }
             retries++;
@@ -276,20 +330,23 @@ netdev_vhostx_send(struct netdev *netdev, int qid,
         }
         if (sent < n_pkts) {
             COVERAGE_INC(vhostx_tx_ring_full);
-            VLOG_DBG_RL(&rl, "%s: guest rx ring full, %d packets dropped",
-                        netdev_get_name(netdev), n_pkts - sent);
         }
         vhostx_counter_add(&q->stats.packets, sent);
         vhostx_counter_add(&q->stats.bytes, bytes);
-        vhostx_counter_add(&q->stats.dropped, n_dropped + n_pkts - sent);
         vhostx_counter_add(&q->stats.retries, retries);
-        rte_spinlock_unlock(&q->tx_lock);
-    } else {
-        /* No guest: everything is dropped.  The counter is updated under
-         * the lock so that it keeps a single writer. */
-        rte_spinlock_lock(&q->tx_lock);
-        vhostx_counter_add(&q->stats.dropped, batch->count);
-        rte_spinlock_unlock(&q->tx_lock);
+    }
+    /* Without a guest or an enabled ring, everything is dropped. */
+    vhostx_counter_add(&q->stats.dropped,
+                       n_dropped + n_oversize + n_pkts - sent);
+    if (n_oversize) {
+        vhostx_counter_add(&q->stats.oversize, n_oversize);
+    }
+    rte_spinlock_unlock(&q->tx_lock);
+
+    if (OVS_UNLIKELY(n_oversize)) {
+        VLOG_WARN_RL(&rl, "%s: dropped %d packets longer than the MTU (%d) "
+                     "allows", netdev_get_name(netdev), n_oversize,
+                     dev->mtu);
     }
 
     /* The vhost library copies the packets into guest memory, so all the
