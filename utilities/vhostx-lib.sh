@@ -109,3 +109,59 @@ vhx_port_stat () {
         | grep "$3 pkts=" \
         | sed -n "s/.*[ ,]${4:-pkts}=\([0-9]*\).*/\1/p"
 }
+
+# vhx_testpmd_switch_start NAME SOCKET0 SOCKET1 [LCORES]
+#
+# Starts dpdk-testpmd, interactive, as a switch with two vhost-user server
+# ports (net_vhost0 on SOCKET0, net_vhost1 on SOCKET1) that io-forwards
+# port 0 <-> port 1: the machine's limit for virtio-user peers, with no
+# switch logic in between.  Its main lcore runs on CPU 0 and its
+# forwarding lcore on CPU 1 (where the OVS PMD would run) unless LCORES
+# says otherwise.  Same files as vhx_testpmd_start, so that
+# vhx_testpmd_cmd, vhx_testpmd_stop and vhx_testpmd_counters work on it.
+vhx_testpmd_switch_start () {
+    rm -f "$1.in" && mkfifo "$1.in"
+    stdbuf -oL "${DPDK_TESTPMD:-dpdk-testpmd}" --no-pci \
+        --single-file-segments --file-prefix="vhx-$1-$$" -m 512 \
+        --lcores="${4:-0@0,1@1}" \
+        --vdev="net_vhost0,iface=$2,queues=1" \
+        --vdev="net_vhost1,iface=$3,queues=1" \
+        -- -i --nb-cores=1 --forward-mode=io < "$1.in" > "$1.log" 2>&1 &
+    echo $! > "$1.pid"
+    (while :; do sleep 1; done) > "$1.in" &
+    echo $! > "$1.holder.pid"
+}
+
+# vhx_testpmd_counters NAME PORT
+#
+# Asks testpmd NAME for the statistics of PORT, waits for the answer and
+# prints "RX-packets TX-packets RX-bytes TX-bytes".
+vhx_testpmd_counters () {
+    vhx_n=$(grep -c 'Tx-pps:' "$1.log")
+    vhx_testpmd_cmd "$1" "show port stats $2" || return 1
+    vhx_wait_until "test \$(grep -c 'Tx-pps:' '$1.log') -gt $vhx_n" 5 \
+        || return 1
+    awk '/NIC statistics for port/ { n = 1; next }
+         n && /RX-packets:/ { rp = $2; rb = $6 }
+         n && /TX-packets:/ { tp = $2; tb = $6 }
+         END { printf "%.0f %.0f %.0f %.0f\n", rp, tp, rb, tb }' "$1.log"
+}
+
+# vhx_testpmd_pair_start NAME SOCKET0 SOCKET1 [VDEV_ARGS] [TESTPMD_ARGS] [LCORES]
+#
+# As vhx_testpmd_start, but with two virtio-user ports in one testpmd:
+# port 0 on SOCKET0 and port 1 on SOCKET1, both with VDEV_ARGS, polled by
+# one forwarding lcore.  With two peers on one CPU, one lcore that serves
+# both ports in turn does not starve either of them as two processes do.
+vhx_testpmd_pair_start () {
+    rm -f "$1.in" && mkfifo "$1.in"
+    stdbuf -oL "${DPDK_TESTPMD:-dpdk-testpmd}" --no-pci \
+        --single-file-segments --file-prefix="vhx-$1-$$" -m 256 \
+        --lcores="${6:-0@0,1@0}" \
+        --vdev="net_virtio_user0,path=$2,queue_size=1024$4" \
+        --vdev="net_virtio_user1,path=$3,queue_size=1024$4" \
+        -- -i --nb-cores=1 $5 < "$1.in" > "$1.log" 2>&1 &
+    echo $! > "$1.pid"
+    (while :; do sleep 1; done) > "$1.in" &
+    echo $! > "$1.holder.pid"
+}
