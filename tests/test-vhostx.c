@@ -20,6 +20,7 @@
  *   test-vhostx check-name NAME
  *   test-vhostx sock-dir RUNDIR [VALUE]
  *   test-vhostx sock-path DIR NAME
+ *   test-vhostx options NAME SOCK_DIR [KEY=VALUE]...
  *
  * Prints the result, or "error: " and the message, which exits 1. */
 
@@ -29,6 +30,7 @@
 #include <string.h>
 
 #include "netdev-vhostx/vhostx-private.h"
+#include "smap.h"
 #include "util.h"
 
 static int
@@ -61,7 +63,35 @@ main(int argc, char *argv[])
         char *error = vhostx_server_sock_path(argv[2], argv[3], &result);
 
         return report(error, result);
+    } else if (argc >= 4 && !strcmp(argv[1], "options")) {
+        struct vhostx_sock_cfg cfg;
+        struct smap args = SMAP_INITIALIZER(&args);
+        char *error;
+
+        for (int i = 4; i < argc; i++) {
+            char *key = xstrdup(argv[i]);
+            char *value = strchr(key, '=');
+
+            if (!value) {
+                ovs_fatal(0, "%s: not KEY=VALUE", argv[i]);
+            }
+            *value++ = '\0';
+            smap_replace(&args, key, value);
+            free(key);
+        }
+        error = vhostx_parse_options(argv[2], &args, argv[3], &cfg);
+        smap_destroy(&args);
+        if (!error) {
+            result = xasprintf("role=%s path=%s group=%d mode=%04o "
+                               "tx-retries-max=%d",
+                               cfg.client ? "client" : "server", cfg.path,
+                               cfg.gid == (gid_t) -1 ? -1 : (int) cfg.gid,
+                               cfg.mode, cfg.tx_retries_max);
+            vhostx_sock_cfg_destroy(&cfg);
+        }
+        return report(error, result);
     }
     ovs_fatal(0, "usage: %s check-name NAME | sock-dir RUNDIR [VALUE] | "
-              "sock-path DIR NAME", program_name);
+              "sock-path DIR NAME | options NAME SOCK_DIR [KEY=VALUE]...",
+              program_name);
 }

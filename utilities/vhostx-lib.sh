@@ -57,14 +57,18 @@ vhx_free_hugepages () {
 # socket SOCKET.  It reads commands from the FIFO NAME.in, which a helper
 # keeps open so that single commands do not close it, and writes to
 # NAME.log.  Both of its lcores run on CPU 0 unless LCORES says otherwise,
-# so that the OVS PMD can have CPU 1.  Its pid is in NAME.pid.
+# so that the OVS PMD can have CPU 1.  Its pid is in NAME.pid.  Its mbuf
+# pool is kept small (16384 mbufs unless TESTPMD_ARGS say otherwise): a pool
+# spread over more memory segments than vhost-user shares with OVS (8)
+# leaves OVS unable to reach some of the peer's rx buffers.
 vhx_testpmd_start () {
     rm -f "$1.in" && mkfifo "$1.in"
     stdbuf -oL "${DPDK_TESTPMD:-dpdk-testpmd}" --no-pci \
         --single-file-segments --file-prefix="vhx-$1-$$" -m 256 \
         --lcores="${5:-0@0,1@0}" \
         --vdev="net_virtio_user0,path=$2,queue_size=1024$3" \
-        -- -i --nb-cores=1 $4 < "$1.in" > "$1.log" 2>&1 &
+        -- -i --nb-cores=1 --total-num-mbufs=16384 $4 \
+        < "$1.in" > "$1.log" 2>&1 &
     echo $! > "$1.pid"
     (while :; do sleep 1; done) > "$1.in" &
     echo $! > "$1.holder.pid"
