@@ -1,2 +1,3 @@
 EXTRA_DIST += \
+	Documentation/topics/benchmark.rst \
 	Documentation/topics/netdev-vhostx.rst

@@ -1,6 +1,7 @@
 EXTRA_DIST += \
 	utilities/install-deps.sh \
 	utilities/setup-hugepages.sh \
+	utilities/vhostx-bench \
 	utilities/vhostx-build.sh \
 	utilities/vhostx-check \
 	utilities/vhostx-demo
