@@ -7,3 +7,4 @@ netdev_vhostx_libnetdev_vhostx_a_SOURCES = \
 	netdev-vhostx/vhostx-private.h \
 	netdev-vhostx/vhostx-rxtx.c \
 	netdev-vhostx/vhostx-stats.c
+EXTRA_DIST += netdev-vhostx/netdev-vhostx-unixctl.man
