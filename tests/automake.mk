@@ -19,6 +19,7 @@ SYSTEM_TESTSUITE_AT = \
 	tests/system-testsuite.at \
 	tests/vhostx-macros.at \
 	tests/system-macros.at \
+	tests/system-bench.at \
 	tests/system-vhostx.at \
 	tests/system-vhostx-port.at
 EXTRA_DIST += $(TESTSUITE_AT) $(SYSTEM_TESTSUITE_AT) tests/atlocal.in
