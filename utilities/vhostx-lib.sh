@@ -123,9 +123,13 @@ vhx_port_stat () {
 # forwarding lcore on CPU 1 (where the OVS PMD would run) unless LCORES
 # says otherwise.  Same files as vhx_testpmd_start, so that
 # vhx_testpmd_cmd, vhx_testpmd_stop and vhx_testpmd_counters work on it.
+# It runs in a session of its own, as a daemonized ovs-vswitchd does: with
+# the kernel's autogroup scheduling, a session's CPU share is split over
+# the CPUs its threads load, so a switch sharing the session of peers busy
+# on another CPU would get less of its own CPU than ovs-vswitchd gets.
 vhx_testpmd_switch_start () {
     rm -f "$1.in" && mkfifo "$1.in"
-    stdbuf -oL "${DPDK_TESTPMD:-dpdk-testpmd}" --no-pci \
+    setsid stdbuf -oL "${DPDK_TESTPMD:-dpdk-testpmd}" --no-pci \
         --single-file-segments --file-prefix="vhx-$1-$$" -m 512 \
         --lcores="${4:-0@0,1@1}" \
         --vdev="net_vhost0,iface=$2,queues=1" \
@@ -157,9 +161,10 @@ vhx_testpmd_counters () {
 # port 0 on SOCKET0 and port 1 on SOCKET1, both with VDEV_ARGS, polled by
 # one forwarding lcore.  With two peers on one CPU, one lcore that serves
 # both ports in turn does not starve either of them as two processes do.
+# It runs in a session of its own, as vhx_testpmd_switch_start says why.
 vhx_testpmd_pair_start () {
     rm -f "$1.in" && mkfifo "$1.in"
-    stdbuf -oL "${DPDK_TESTPMD:-dpdk-testpmd}" --no-pci \
+    setsid stdbuf -oL "${DPDK_TESTPMD:-dpdk-testpmd}" --no-pci \
         --single-file-segments --file-prefix="vhx-$1-$$" -m 256 \
         --lcores="${6:-0@0,1@0}" \
         --vdev="net_virtio_user0,path=$2,queue_size=1024$4" \
