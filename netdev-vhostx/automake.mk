@@ -5,6 +5,7 @@ netdev_vhostx_libnetdev_vhostx_a_SOURCES = \
 	netdev-vhostx/vhostx-config.c \
 	netdev-vhostx/vhostx-events.c \
 	netdev-vhostx/vhostx-private.h \
+	netdev-vhostx/vhostx-reconnect.c \
 	netdev-vhostx/vhostx-rxtx.c \
 	netdev-vhostx/vhostx-stats.c
 EXTRA_DIST += netdev-vhostx/netdev-vhostx-unixctl.man

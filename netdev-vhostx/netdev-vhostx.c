@@ -93,11 +93,18 @@ netdev_vhostx_construct(struct netdev *netdev)
         rte_spinlock_init(&dev->txqs[i].tx_lock);
         atomic_count_init(&dev->rxqs[i].busy, 0);
         atomic_count_init(&dev->txqs[i].busy, 0);
-        atomic_init(&dev->rxqs[i].enabled, false);
-        atomic_init(&dev->txqs[i].enabled, false);
     }
+    atomic_init(&dev->attach_us, 0);
+    atomic_init(&dev->first_rx_pending, false);
+    atomic_init(&dev->first_rx_latency_us, -1);
 
     ovs_mutex_lock(&vhostx_mutex);
+    memset(&dev->rings, 0, sizeof dev->rings);
+    memset(&dev->next_rings, 0, sizeof dev->next_rings);
+    dev->rings.vid = dev->next_rings.vid = -1;
+    dev->n_attach = dev->n_reconnects = dev->n_handovers = 0;
+    dev->detach_ms = dev->sock_appeared_ms = 0;
+    dev->last_reconnect_ms = dev->last_downtime_ms = -1;
     ovs_list_push_back(&vhostx_devs, &dev->list_node);
     ovs_mutex_unlock(&vhostx_mutex);
     return 0;
@@ -460,6 +467,7 @@ netdev_vhostx_reconfigure(struct netdev *netdev)
     struct rte_mempool *mp;
     char *msg = NULL;
 
+    ovs_mutex_lock(&vhostx_mutex);
     ovs_mutex_lock(&dev->mutex);
     mp = vhostx_mempool_get(dev->requested_numa, dev->requested_mtu, &msg);
     if (mp) {
@@ -488,6 +496,7 @@ netdev_vhostx_reconfigure(struct netdev *netdev)
     vhostx_update_txq_map(dev);
     netdev_change_seq_changed(netdev);
     ovs_mutex_unlock(&dev->mutex);
+    ovs_mutex_unlock(&vhostx_mutex);
     return 0;
 }
 
@@ -633,10 +642,40 @@ vhostx_get_status(const struct netdev_vhostx *dev_, struct smap *smap)
     ovs_mutex_unlock(&dev->mutex);
 }
 
+/* Adds the reconnect and handover counters of 'dev' to 'smap'. */
+void
+vhostx_get_reconnect_status(const struct netdev_vhostx *dev_,
+                            struct smap *smap)
+    OVS_REQUIRES(vhostx_mutex)
+{
+    struct netdev_vhostx *dev = CONST_CAST(struct netdev_vhostx *, dev_);
+    long long int first_rx;
+
+    smap_add_format(smap, "vhost-reconnects", "%lld", dev->n_reconnects);
+    smap_add_format(smap, "vhost-handovers", "%lld", dev->n_handovers);
+    if (dev->last_reconnect_ms >= 0) {
+        smap_add_format(smap, "vhost-last-reconnect-ms", "%lld",
+                        dev->last_reconnect_ms);
+    }
+    if (dev->last_downtime_ms >= 0) {
+        smap_add_format(smap, "vhost-last-downtime-ms", "%lld",
+                        dev->last_downtime_ms);
+    }
+    atomic_read(&dev->first_rx_latency_us, &first_rx);
+    if (first_rx >= 0) {
+        smap_add_format(smap, "vhost-first-rx-us", "%lld", first_rx);
+    }
+}
+
 static int
 netdev_vhostx_get_status(const struct netdev *netdev, struct smap *smap)
 {
-    vhostx_get_status(netdev_vhostx_cast(netdev), smap);
+    struct netdev_vhostx *dev = netdev_vhostx_cast(netdev);
+
+    vhostx_get_status(dev, smap);
+    ovs_mutex_lock(&vhostx_mutex);
+    vhostx_get_reconnect_status(dev, smap);
+    ovs_mutex_unlock(&vhostx_mutex);
     return 0;
 }
 

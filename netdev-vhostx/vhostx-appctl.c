@@ -39,6 +39,7 @@ vhostx_show_port(struct netdev_vhostx *dev, struct ds *reply)
 
     smap_init(&status);
     vhostx_get_status(dev, &status);
+    vhostx_get_reconnect_status(dev, &status);
     nodes = smap_sort(&status);
     for (size_t i = 0; i < smap_count(&status); i++) {
         ds_put_format(reply, "  %s: %s\n", nodes[i]->key, nodes[i]->value);
@@ -65,10 +66,9 @@ vhostx_show_port(struct netdev_vhostx *dev, struct ds *reply)
                 "   tx packets   tx dropped   tx retries\n");
     for (size_t i = 0; i + 7 <= cs.size - 3; i += 7) {
         int q = i / 7;
-        bool rx_on, tx_on;
+        bool rx_on = dev->rings.guest_tx[q];
+        bool tx_on = dev->rings.guest_rx[q];
 
-        atomic_read_relaxed(&dev->rxqs[q].enabled, &rx_on);
-        atomic_read_relaxed(&dev->txqs[q].enabled, &tx_on);
         ds_put_format(reply, "  %5d  %-4s/%-4s %12"PRIu64" %12"PRIu64
                       " %12"PRIu64" %12"PRIu64" %12"PRIu64"\n", q,
                       rx_on ? "on" : "off", tx_on ? "on" : "off",

@@ -14,8 +14,9 @@
  * limitations under the License.
  */
 
-/* vhost-user device lifecycle: the DPDK vhost callbacks, registration of
- * sockets with DPDK and the control thread that unregisters them. */
+/* vhost-user device lifecycle: the DPDK vhost callbacks, which record what
+ * happened, netdev_vhostx_run()'s half, which applies it, and registration
+ * of sockets with DPDK. */
 
 #include <config.h>
 
@@ -32,15 +33,16 @@
 #include "vhostx-private.h"
 #include "coverage.h"
 #include "openvswitch/vlog.h"
-#include "ovs-rcu.h"
 #include "ovs-thread.h"
 #include "seq.h"
+#include "timeval.h"
 
 VLOG_DEFINE_THIS_MODULE(vhostx_events);
 
 COVERAGE_DEFINE(vhostx_new_device);
 COVERAGE_DEFINE(vhostx_destroy_device);
 COVERAGE_DEFINE(vhostx_unknown_device);
+COVERAGE_DEFINE(vhostx_handover);
 
 /* Lifecycle messages can repeat as fast as a guest restarts. */
 static struct vlog_rate_limit lifecycle_rl = VLOG_RATE_LIMIT_INIT(10, 20);
@@ -54,24 +56,13 @@ static struct seq *vhostx_event_seq;
 static uint64_t vhostx_event_seqno;
 
 /* Features that we do not offer: we do not handle segmentation or
- * checksum offload from the guest. */
+ * checksum offload from the guest.  LOG_SHMFD, which QEMU needs for live
+ * migration, stays offered. */
 #define VHOSTX_DISABLED_FEATURES ((1ULL << VIRTIO_NET_F_HOST_TSO4)   \
                                   | (1ULL << VIRTIO_NET_F_HOST_TSO6) \
                                   | (1ULL << VIRTIO_NET_F_HOST_ECN)  \
                                   | (1ULL << VIRTIO_NET_F_HOST_UFO)  \
                                   | (1ULL << VIRTIO_NET_F_CSUM))
-
-/* The control thread's work: socket paths to unregister, in order. */
-struct vhostx_ctl_req {
-    struct ovs_list node;
-    char *path;
-};
-
-static struct ovs_mutex ctl_mutex = OVS_MUTEX_INITIALIZER;
-static pthread_cond_t ctl_cond = PTHREAD_COND_INITIALIZER;
-static struct ovs_list ctl_reqs OVS_GUARDED_BY(ctl_mutex)
-    = OVS_LIST_INITIALIZER(&ctl_reqs);
-static bool ctl_busy OVS_GUARDED_BY(ctl_mutex);
 
 /* Returns the device whose socket is the one of vhost device 'vid', or
  * NULL. */
@@ -101,8 +92,15 @@ vhostx_record_event(struct netdev_vhostx *dev)
     seq_change(vhostx_event_seq);
 }
 
+static void
+vhostx_rings_clear(struct vhostx_rings *rings, int vid)
+{
+    memset(rings, 0, sizeof *rings);
+    rings->vid = vid;
+}
+
 /* Waits until no datapath thread is in a burst on 'dev'.  The caller has
- * already made 'vid' -1, so no new burst starts. */
+ * already made sure that no new burst uses the device going away. */
 static void
 vhostx_wait_quiet(struct netdev_vhostx *dev)
 {
@@ -124,22 +122,81 @@ vhostx_new_device(int vid)
     dev = vhostx_find_by_vid(vid);
     if (dev) {
         int n_qp = rte_vhost_get_vring_num(vid) / 2;
+        long long int now = time_msec();
         uint64_t features = 0;
+        int old_vid;
 
         rte_vhost_get_negotiated_features(vid, &features);
+        atomic_read(&dev->vid, &old_vid);
+
+        /* The rings this device enabled may have been recorded as those of
+         * a second connection. */
+        if (dev->rings.vid != vid && dev->next_rings.vid == vid) {
+            dev->rings = dev->next_rings;
+            vhostx_rings_clear(&dev->next_rings, -1);
+        }
+
         atomic_store(&dev->dev_n_qp,
                      MAX(1, MIN(n_qp, VHOSTX_MAX_QUEUE_PAIRS)));
         atomic_store(&dev->dev_numa, rte_vhost_get_numa_node(vid));
         atomic_store(&dev->dev_features, features);
+        atomic_store(&dev->attach_us, time_usec());
+        atomic_store(&dev->first_rx_pending, true);
+        /* From here on the datapath uses the new device.  If another one was
+         * attached (a second connection on a server socket, e.g. the
+         * destination of a live migration), this hands the port over: its
+         * configuration, counters and queue mapping stay. */
         atomic_store(&dev->vid, vid);
+
+        if (old_vid >= 0 && old_vid != vid) {
+            COVERAGE_INC(vhostx_handover);
+            dev->n_handovers++;
+            VLOG_INFO_RL(&lifecycle_rl, "%s: handed over from vhost device "
+                         "%d to %d", netdev_get_name(&dev->up), old_vid, vid);
+        } else {
+            if (dev->n_attach++) {
+                dev->n_reconnects++;
+            }
+            if (dev->detach_ms) {
+                dev->last_downtime_ms = now - dev->detach_ms;
+            }
+            if (dev->sock_appeared_ms) {
+                dev->last_reconnect_ms = now - dev->sock_appeared_ms;
+                dev->sock_appeared_ms = 0;
+                VLOG_INFO_RL(&lifecycle_rl, "%s: connected %lld ms after "
+                             "the server socket appeared",
+                             netdev_get_name(&dev->up),
+                             dev->last_reconnect_ms);
+            }
+            VLOG_INFO_RL(&lifecycle_rl, "%s: vhost device %d attached, %d "
+                         "queue pairs", netdev_get_name(&dev->up), vid, n_qp);
+        }
         vhostx_record_event(dev);
-        VLOG_INFO_RL(&lifecycle_rl, "%s: vhost device %d attached, %d "
-                     "queue pairs", netdev_get_name(&dev->up), vid, n_qp);
     } else {
         COVERAGE_INC(vhostx_unknown_device);
     }
     ovs_mutex_unlock(&vhostx_mutex);
     return 0;
+}
+
+/* Returns the device that uses or used vhost device 'vid', or NULL.  Unlike
+ * vhostx_find_by_vid() it finds a port whose socket is being closed. */
+static struct netdev_vhostx *
+vhostx_find_user_of_vid(int vid)
+    OVS_REQUIRES(vhostx_mutex)
+{
+    struct netdev_vhostx *dev;
+
+    LIST_FOR_EACH (dev, list_node, &vhostx_devs) {
+        int cur;
+
+        atomic_read(&dev->vid, &cur);
+        if (cur == vid || dev->rings.vid == vid
+            || dev->next_rings.vid == vid) {
+            return dev;
+        }
+    }
+    return vhostx_find_by_vid(vid);
 }
 
 static void
@@ -149,22 +206,27 @@ vhostx_destroy_device(int vid)
 
     COVERAGE_INC(vhostx_destroy_device);
     ovs_mutex_lock(&vhostx_mutex);
-    LIST_FOR_EACH (dev, list_node, &vhostx_devs) {
+    dev = vhostx_find_user_of_vid(vid);
+    if (dev) {
         int cur;
 
         atomic_read(&dev->vid, &cur);
         if (cur == vid) {
             atomic_store(&dev->vid, -1);
-            vhostx_wait_quiet(dev);
-            for (int i = 0; i < VHOSTX_MAX_QUEUE_PAIRS; i++) {
-                atomic_store_relaxed(&dev->rxqs[i].enabled, false);
-                atomic_store_relaxed(&dev->txqs[i].enabled, false);
-            }
-            vhostx_record_event(dev);
+            dev->detach_ms = time_msec();
             VLOG_INFO_RL(&lifecycle_rl, "%s: vhost device %d detached",
                          netdev_get_name(&dev->up), vid);
-            break;
         }
+        if (dev->rings.vid == vid) {
+            dev->rings = dev->next_rings;
+            vhostx_rings_clear(&dev->next_rings, -1);
+        } else if (dev->next_rings.vid == vid) {
+            vhostx_rings_clear(&dev->next_rings, -1);
+        }
+        /* A burst that read 'vid' before it changed may still use it, even
+         * after a handover to another device. */
+        vhostx_wait_quiet(dev);
+        vhostx_record_event(dev);
     }
     ovs_mutex_unlock(&vhostx_mutex);
 }
@@ -181,14 +243,26 @@ vhostx_vring_state_changed(int vid, uint16_t queue_id, int enable)
     ovs_mutex_lock(&vhostx_mutex);
     dev = vhostx_find_by_vid(vid);
     if (dev) {
-        /* An even ring is the guest's rx ring, which we transmit to. */
-        struct vhostx_queue *q = (queue_id % 2 ? &dev->rxqs[qp]
-                                  : &dev->txqs[qp]);
+        struct vhostx_rings *rings;
 
-        atomic_store(&q->enabled, enable != 0);
+        if (dev->rings.vid == vid || dev->rings.vid < 0) {
+            rings = &dev->rings;
+        } else {
+            rings = &dev->next_rings;
+            if (rings->vid != vid) {
+                vhostx_rings_clear(rings, vid);
+            }
+        }
+        rings->vid = vid;
+        /* An even ring is the guest's rx ring, which we transmit to. */
+        if (queue_id % 2) {
+            rings->guest_tx[qp] = enable != 0;
+        } else {
+            rings->guest_rx[qp] = enable != 0;
+        }
         vhostx_record_event(dev);
-        VLOG_DBG("%s: vring %d %s", netdev_get_name(&dev->up), queue_id,
-                 enable ? "enabled" : "disabled");
+        VLOG_DBG("%s: device %d vring %d %s", netdev_get_name(&dev->up),
+                 vid, queue_id, enable ? "enabled" : "disabled");
     }
     ovs_mutex_unlock(&vhostx_mutex);
     return 0;
@@ -202,11 +276,28 @@ vhostx_features_changed(int vid, uint64_t features)
     ovs_mutex_lock(&vhostx_mutex);
     dev = vhostx_find_by_vid(vid);
     if (dev) {
-        atomic_store(&dev->dev_features, features);
-        vhostx_record_event(dev);
+        int cur;
+
+        atomic_read(&dev->vid, &cur);
+        if (cur == vid) {
+            atomic_store(&dev->dev_features, features);
+            vhostx_record_event(dev);
+        }
     }
     ovs_mutex_unlock(&vhostx_mutex);
     return 0;
+}
+
+/* A connection closed.  For a client socket the control thread connects
+ * again. */
+static void
+vhostx_destroy_connection(int vid)
+{
+    char ifname[PATH_MAX];
+
+    if (!rte_vhost_get_ifname(vid, ifname, sizeof ifname)) {
+        vhostx_ctl_disconnected(ifname);
+    }
 }
 
 static const struct rte_vhost_device_ops vhostx_ops = {
@@ -214,7 +305,28 @@ static const struct rte_vhost_device_ops vhostx_ops = {
     .destroy_device = vhostx_destroy_device,
     .vring_state_changed = vhostx_vring_state_changed,
     .features_changed = vhostx_features_changed,
+    .destroy_connection = vhostx_destroy_connection,
 };
+
+/* Called by the first PMD thread that receives from 'dev' after a device
+ * attached: records how long that took. */
+void
+vhostx_note_first_rx(struct netdev_vhostx *dev)
+{
+    bool expected = true;
+
+    if (atomic_compare_exchange_strong(&dev->first_rx_pending, &expected,
+                                       false)) {
+        static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(10, 20);
+        long long int attach_us, latency;
+
+        atomic_read(&dev->attach_us, &attach_us);
+        latency = time_usec() - attach_us;
+        atomic_store(&dev->first_rx_latency_us, latency);
+        VLOG_INFO_RL(&rl, "%s: first packet from the guest %lld us after "
+                     "it attached", netdev_get_name(&dev->up), latency);
+    }
+}
 
 /* Sets the group and permissions of the server socket of 'cfg'.  Refuses
  * anything but a socket, and never follows a symbolic link. */
@@ -241,22 +353,19 @@ vhostx_set_sock_perms(const struct vhostx_sock_cfg *cfg, char **errp)
     return 0;
 }
 
-/* Registers the socket of 'cfg' with DPDK and starts listening on it
- * (server role) or connecting to it (client role).  Returns 0 if
- * successful, otherwise a positive errno value and an error message in
- * '*errp', which the caller must free. */
+/* Registers 'path' with DPDK, as a server socket or (if 'client') as a
+ * client that connects once, and starts it.  Returns 0 if successful,
+ * otherwise a positive errno value and, if 'errp' is nonnull, an error
+ * message in '*errp', which the caller must free; then 'path' is not
+ * registered. */
 int
-vhostx_driver_start(const struct vhostx_sock_cfg *cfg, char **errp)
-    OVS_EXCLUDED(vhostx_mutex)
+vhostx_register_socket(const char *path, bool client, char **errp)
 {
-    uint64_t flags = cfg->client ? RTE_VHOST_USER_CLIENT : 0;
-    const char *path = cfg->path;
+    uint64_t flags = (client
+                      ? RTE_VHOST_USER_CLIENT | RTE_VHOST_USER_NO_RECONNECT
+                      : 0);
     const char *what;
     int err;
-
-    /* A port using the same path may have just been deleted or changed:
-     * its registration must be gone before we make ours. */
-    vhostx_ctl_flush();
 
     errno = 0;
     what = "register";
@@ -271,7 +380,7 @@ vhostx_driver_start(const struct vhostx_sock_cfg *cfg, char **errp)
         err = rte_vhost_driver_callback_register(path, &vhostx_ops);
     }
     if (!err) {
-        what = "start";
+        what = client ? "connect to" : "start";
         err = rte_vhost_driver_start(path);
     }
     if (err) {
@@ -279,21 +388,45 @@ vhostx_driver_start(const struct vhostx_sock_cfg *cfg, char **errp)
          * system call that failed, if any. */
         int error = errno ? errno : EINVAL;
 
-        *errp = xasprintf("could not %s vhost-user socket %s (%s)",
-                          what, path, ovs_strerror(error));
+        if (errp) {
+            *errp = xasprintf("could not %s vhost-user socket %s (%s)",
+                              what, path, ovs_strerror(error));
+        }
         if (strcmp(what, "register")) {
             rte_vhost_driver_unregister(path);
         }
         return error;
     }
-    if (!cfg->client) {
+    return 0;
+}
+
+/* Starts the socket of 'cfg': a server socket is registered and listening
+ * when this returns; a client socket is handed to the control thread, which
+ * connects to it as soon as it can.  Returns 0 if successful, otherwise a
+ * positive errno value and an error message in '*errp', which the caller
+ * must free. */
+int
+vhostx_driver_start(const struct vhostx_sock_cfg *cfg, char **errp)
+    OVS_EXCLUDED(vhostx_mutex)
+{
+    int err;
+
+    /* A port using the same path may have just been deleted or changed:
+     * its registration must be gone before we make ours. */
+    vhostx_ctl_flush();
+
+    if (cfg->client) {
+        vhostx_ctl_connect(cfg->path);
+        return 0;
+    }
+    err = vhostx_register_socket(cfg->path, false, errp);
+    if (!err) {
         err = vhostx_set_sock_perms(cfg, errp);
         if (err) {
-            rte_vhost_driver_unregister(path);
-            return err;
+            rte_vhost_driver_unregister(cfg->path);
         }
     }
-    return 0;
+    return err;
 }
 
 /* Hands 'path' to the control thread, which unregisters it from DPDK and
@@ -301,62 +434,7 @@ vhostx_driver_start(const struct vhostx_sock_cfg *cfg, char **errp)
 void
 vhostx_driver_stop(char *path)
 {
-    struct vhostx_ctl_req *req = xmalloc(sizeof *req);
-
-    req->path = path;
-    ovs_mutex_lock(&ctl_mutex);
-    ovs_list_push_back(&ctl_reqs, &req->node);
-    xpthread_cond_broadcast(&ctl_cond);
-    ovs_mutex_unlock(&ctl_mutex);
-}
-
-/* Waits until the control thread has unregistered every socket handed to
- * it so far.  The caller must not hold vhostx_mutex: unregistering may
- * wait for a vhost callback, which takes it. */
-void
-vhostx_ctl_flush(void)
-    OVS_EXCLUDED(vhostx_mutex, ctl_mutex)
-{
-    ovs_mutex_lock(&ctl_mutex);
-    while (!ovs_list_is_empty(&ctl_reqs) || ctl_busy) {
-        ovs_mutex_cond_wait(&ctl_cond, &ctl_mutex);
-    }
-    ovs_mutex_unlock(&ctl_mutex);
-}
-
-static void *
-vhostx_ctl_main(void *arg OVS_UNUSED)
-{
-    /* This thread never touches RCU-protected data, and it blocks. */
-    ovsrcu_quiesce_start();
-
-    ovs_mutex_lock(&ctl_mutex);
-    for (;;) {
-        struct vhostx_ctl_req *req;
-
-        if (ovs_list_is_empty(&ctl_reqs)) {
-            ovs_mutex_cond_wait(&ctl_cond, &ctl_mutex);
-            continue;
-        }
-        req = CONTAINER_OF(ovs_list_pop_front(&ctl_reqs),
-                           struct vhostx_ctl_req, node);
-        ctl_busy = true;
-        ovs_mutex_unlock(&ctl_mutex);
-
-        if (rte_vhost_driver_unregister(req->path)) {
-            VLOG_WARN("could not unregister vhost-user socket %s",
-                      req->path);
-        } else {
-            VLOG_DBG("unregistered vhost-user socket %s", req->path);
-        }
-        free(req->path);
-        free(req);
-
-        ovs_mutex_lock(&ctl_mutex);
-        ctl_busy = false;
-        xpthread_cond_broadcast(&ctl_cond);
-    }
-    OVS_NOT_REACHED();
+    vhostx_ctl_unregister(path);
 }
 
 /* Starts the control thread.  Called once, after DPDK is initialized. */
@@ -365,7 +443,7 @@ vhostx_events_init(void)
 {
     vhostx_event_seq = seq_create();
     vhostx_event_seqno = seq_read(vhostx_event_seq);
-    ovs_thread_create("vhostx_ctl", vhostx_ctl_main, NULL);
+    vhostx_ctl_init();
     return 0;
 }
 
@@ -374,19 +452,19 @@ vhostx_events_init(void)
  * none. */
 void
 vhostx_update_txq_map(struct netdev_vhostx *dev)
-    OVS_REQUIRES(dev->mutex)
+    OVS_REQUIRES(vhostx_mutex)
 {
     int enabled[VHOSTX_MAX_QUEUE_PAIRS];
     int n_enabled = 0;
-    int n_qp;
+    int n_qp, vid;
 
+    atomic_read(&dev->vid, &vid);
     atomic_read(&dev->dev_n_qp, &n_qp);
-    for (int i = 0; i < n_qp; i++) {
-        bool on;
-
-        atomic_read_relaxed(&dev->txqs[i].enabled, &on);
-        if (on) {
-            enabled[n_enabled++] = i;
+    if (vid >= 0 && dev->rings.vid == vid) {
+        for (int i = 0; i < n_qp; i++) {
+            if (dev->rings.guest_rx[i]) {
+                enabled[n_enabled++] = i;
+            }
         }
     }
     for (int i = 0; i < dev->n_txq_map; i++) {
@@ -398,7 +476,8 @@ vhostx_update_txq_map(struct netdev_vhostx *dev)
 /* Applies the events that vhost callbacks recorded: link state follows
  * whether a vhost device is attached, the transmit queues follow the rings
  * the guest enabled, and a change of queue count or NUMA node asks for a
- * reconfiguration. */
+ * reconfiguration.  A device that comes back with the same queue count and
+ * NUMA node needs none, so that polling starts at once. */
 void
 vhostx_events_run(void)
     OVS_EXCLUDED(vhostx_mutex)

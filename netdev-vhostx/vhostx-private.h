@@ -104,14 +104,44 @@ struct vhostx_queue {
          * it is zero after clearing the device's 'vid'. */
         atomic_count busy;
         rte_spinlock_t tx_lock;        /* Serializes transmit. */
-        /* Guest enabled the ring (set by vring_state_changed()). */
-        atomic_bool enabled;
         struct vhostx_qstats stats;
     );
 };
 
+/* Which rings of a vhost device the guest enabled, as vring_state_changed()
+ * reports them. */
+struct vhostx_rings {
+    int vid;                                   /* Device, or -1. */
+    bool guest_rx[VHOSTX_MAX_QUEUE_PAIRS];     /* We transmit to these. */
+    bool guest_tx[VHOSTX_MAX_QUEUE_PAIRS];     /* We receive from these. */
+};
+
 struct netdev_vhostx {
     struct netdev up;
+
+    /* Ring state, protected by vhostx_mutex: 'rings' of the attached device
+     * (or of the one connecting while none is attached), 'next_rings' of a
+     * second connection on the same socket that is not ready yet, such as
+     * the destination of a live migration. */
+    struct vhostx_rings rings OVS_GUARDED_BY(vhostx_mutex);
+    struct vhostx_rings next_rings OVS_GUARDED_BY(vhostx_mutex);
+
+    /* Reconnect and handover bookkeeping, protected by vhostx_mutex.  Times
+     * are time_msec() values; 0 means never. */
+    long long int n_attach OVS_GUARDED_BY(vhostx_mutex);
+    long long int n_reconnects OVS_GUARDED_BY(vhostx_mutex);
+    long long int n_handovers OVS_GUARDED_BY(vhostx_mutex);
+    long long int detach_ms OVS_GUARDED_BY(vhostx_mutex);
+    long long int sock_appeared_ms OVS_GUARDED_BY(vhostx_mutex);
+    long long int last_reconnect_ms OVS_GUARDED_BY(vhostx_mutex);
+    long long int last_downtime_ms OVS_GUARDED_BY(vhostx_mutex);
+
+    /* Time from a device attaching to the first packet received from it:
+     * the callback sets 'attach_us' and then 'first_rx_pending'; the PMD
+     * that receives first clears it and stores the latency. */
+    atomic_llong attach_us;
+    atomic_bool first_rx_pending;
+    atomic_llong first_rx_latency_us;
 
     /* In 'vhostx_devs', protected by vhostx_mutex. */
     struct ovs_list list_node OVS_GUARDED_BY(vhostx_mutex);
@@ -210,16 +240,25 @@ bool vhostx_sock_cfg_same_socket(const struct vhostx_sock_cfg *,
 void vhostx_sock_cfg_copy(struct vhostx_sock_cfg *dst,
                           const struct vhostx_sock_cfg *src);
 
-/* vhostx-events.c: vhost callbacks, socket registration, control
- * thread. */
+/* vhostx-events.c: vhost callbacks and socket registration. */
 int vhostx_events_init(void);
+int vhostx_register_socket(const char *path, bool client, char **errp);
 int vhostx_driver_start(const struct vhostx_sock_cfg *, char **errp);
 int vhostx_set_sock_perms(const struct vhostx_sock_cfg *, char **errp);
 void vhostx_driver_stop(char *path);
-void vhostx_ctl_flush(void);
 void vhostx_events_run(void);
 void vhostx_events_wait(void);
-void vhostx_update_txq_map(struct netdev_vhostx *);
+void vhostx_update_txq_map(struct netdev_vhostx *)
+    OVS_REQUIRES(vhostx_mutex);
+void vhostx_note_first_rx(struct netdev_vhostx *);
+
+/* vhostx-reconnect.c: the control thread, which unregisters sockets and
+ * keeps client sockets connected. */
+void vhostx_ctl_init(void);
+void vhostx_ctl_unregister(char *path);
+void vhostx_ctl_connect(const char *path);
+void vhostx_ctl_disconnected(const char *path);
+void vhostx_ctl_flush(void);
 
 /* vhostx-rxtx.c: mempools, receive, transmit. */
 struct rte_mempool *vhostx_mempool_get(int numa, int mtu, char **errp);
@@ -240,6 +279,8 @@ void vhostx_format_features(struct ds *, uint64_t features);
 
 /* netdev-vhostx.c. */
 void vhostx_get_status(const struct netdev_vhostx *, struct smap *);
+void vhostx_get_reconnect_status(const struct netdev_vhostx *, struct smap *)
+    OVS_REQUIRES(vhostx_mutex);
 
 /* vhostx-appctl.c. */
 void vhostx_appctl_register(void);

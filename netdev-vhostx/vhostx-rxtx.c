@@ -192,6 +192,7 @@ netdev_vhostx_rxq_recv(struct netdev_rxq *rxq, struct dp_packet_batch *batch,
     struct vhostx_queue *q = &dev->rxqs[qid];
     uint64_t bytes = 0;
     int n_oversize = 0;
+    bool first_rx;
     uint16_t n;
     int vid;
 
@@ -226,6 +227,10 @@ netdev_vhostx_rxq_recv(struct netdev_rxq *rxq, struct dp_packet_batch *batch,
         }
         bytes += m->pkt_len;
         batch->packets[batch->count++] = (struct dp_packet *) m;
+    }
+    atomic_read_relaxed(&dev->first_rx_pending, &first_rx);
+    if (OVS_UNLIKELY(first_rx)) {
+        vhostx_note_first_rx(dev);
     }
     if (OVS_UNLIKELY(n_oversize)) {
         VLOG_WARN_RL(&rl, "%s: dropped %d frames longer than the MTU "
