@@ -1,3 +1,4 @@
 EXTRA_DIST += \
 	Documentation/topics/benchmark.rst \
+	Documentation/topics/emc-size.rst \
 	Documentation/topics/netdev-vhostx.rst
