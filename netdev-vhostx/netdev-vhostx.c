@@ -718,7 +718,9 @@ vhostx_read_global_config(const struct smap *ovs_other_config)
     } else {
         free(vhost_sock_dir);
         vhost_sock_dir = dir;
-        VLOG_INFO("new server sockets are created in %s", dir);
+        if (value) {
+            VLOG_INFO("new server sockets are created in %s", dir);
+        }
     }
     ovs_mutex_unlock(&vhostx_mutex);
 }
@@ -740,8 +742,9 @@ netdev_external_provider_init(const struct smap *ovs_other_config)
     vhostx_read_global_config(ovs_other_config);
     if (!dpdk_available()) {
         if (!warned) {
-            VLOG_INFO("DPDK is not initialized: dpdkvhostx ports cannot be "
-                      "used");
+            /* Only at DBG: every ovs-vswitchd without DPDK says it. */
+            VLOG_DBG("DPDK is not initialized: dpdkvhostx ports cannot be "
+                     "used");
             warned = true;
         }
         return;

@@ -47,6 +47,10 @@ COVERAGE_DEFINE(vhostx_handover);
 /* Lifecycle messages can repeat as fast as a guest restarts. */
 static struct vlog_rate_limit lifecycle_rl = VLOG_RATE_LIMIT_INIT(10, 20);
 
+/* The client role's reconnection time, one line per reconnection: allowed
+ * more, as an operator measures with them, but still bounded. */
+static struct vlog_rate_limit reconnect_rl = VLOG_RATE_LIMIT_INIT(30, 60);
+
 struct ovs_mutex vhostx_mutex = OVS_MUTEX_INITIALIZER;
 struct ovs_list vhostx_devs OVS_GUARDED_BY(vhostx_mutex)
     = OVS_LIST_INITIALIZER(&vhostx_devs);
@@ -163,7 +167,7 @@ vhostx_new_device(int vid)
             if (dev->sock_appeared_ms) {
                 dev->last_reconnect_ms = now - dev->sock_appeared_ms;
                 dev->sock_appeared_ms = 0;
-                VLOG_INFO_RL(&lifecycle_rl, "%s: connected %lld ms after "
+                VLOG_INFO_RL(&reconnect_rl, "%s: connected %lld ms after "
                              "the server socket appeared",
                              netdev_get_name(&dev->up),
                              dev->last_reconnect_ms);

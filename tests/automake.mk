@@ -21,7 +21,8 @@ SYSTEM_TESTSUITE_AT = \
 	tests/system-macros.at \
 	tests/system-bench.at \
 	tests/system-vhostx.at \
-	tests/system-vhostx-port.at
+	tests/system-vhostx-port.at \
+	tests/system-vhostx-reconnect.at
 EXTRA_DIST += $(TESTSUITE_AT) $(SYSTEM_TESTSUITE_AT) tests/atlocal.in
 DISTCLEANFILES += tests/atconfig tests/atlocal
 
