@@ -4,4 +4,6 @@ EXTRA_DIST += \
 	utilities/vhostx-bench \
 	utilities/vhostx-build.sh \
 	utilities/vhostx-check \
-	utilities/vhostx-demo
+	utilities/vhostx-demo \
+	utilities/vhostx-lib.sh \
+	utilities/vhostx-reconnect-bench
