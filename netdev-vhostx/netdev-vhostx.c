@@ -337,7 +337,8 @@ vhostx_apply_config(struct netdev_vhostx *dev, struct vhostx_sock_cfg *cfg,
         ovs_mutex_unlock(&dev->mutex);
         ovs_mutex_unlock(&vhostx_mutex);
         VLOG_INFO("%s: vhost-user %s socket %s", name,
-                  cfg->client ? "client, connecting to" : "server, listening on",
+                  (cfg->client
+                   ? "client, connecting to" : "server, listening on"),
                   cfg->path);
     }
 

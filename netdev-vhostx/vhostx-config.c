@@ -33,7 +33,7 @@ has_dotdot_component(const char *path)
     const char *p = path;
 
     while ((p = strstr(p, "..")) != NULL) {
-        bool starts = p == path || p[-1] == '/';
+        bool starts = (p == path) || (*(p - 1) == '/');
         bool ends = p[2] == '\0' || p[2] == '/';
 
         if (starts && ends) {

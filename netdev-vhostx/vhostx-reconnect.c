@@ -319,7 +319,9 @@ ctl_read_inotify(void)
     ssize_t n;
 
     while ((n = read(inotify_fd, buf, sizeof buf)) > 0) {
-        for (char *p = buf; p < buf + n; ) {
+        char *p = buf;
+
+        while (p < buf + n) {
             const struct inotify_event *ev = (const void *) p;
             struct ctl_client *c;
 
