@@ -59,6 +59,11 @@ COVERAGE_DEFINE(vhostx_reconnect);
 #define BACKOFF_MIN 1
 #define BACKOFF_MAX 1000
 
+/* A connection whose device does not become ready within this many
+ * milliseconds is dropped and made again: a server that accepted it while
+ * still tearing down the previous one may never answer on it. */
+#define READY_TIMEOUT 2000
+
 enum ctl_op {
     CTL_UNREGISTER,             /* Unregister 'path', forget it. */
     CTL_CONNECT,                /* Keep client socket 'path' connected. */
@@ -84,6 +89,9 @@ struct ctl_client {
     struct ovs_list node;
     char *path;
     bool registered;            /* Registered with DPDK and connected. */
+    long long int ready_deadline;  /* Registered: when to give up waiting
+                                    * for the device, or LLONG_MAX once it
+                                    * is ready. */
     long long int next_try;     /* time_msec() of the next attempt. */
     int backoff;                /* Milliseconds to the attempt after. */
     int wd;                     /* inotify watch on the directory, or -1. */
@@ -235,6 +243,7 @@ client_try(struct ctl_client *c, long long int now)
 
     if (!vhostx_register_socket(c->path, true, NULL)) {
         c->registered = true;
+        c->ready_deadline = now + READY_TIMEOUT;
         c->waiting_logged = false;
         c->backoff = BACKOFF_MIN;
         c->next_try = LLONG_MAX;
@@ -248,6 +257,45 @@ client_try(struct ctl_client *c, long long int now)
     client_watch(c);
     c->next_try = now + c->backoff;
     c->backoff = MIN(c->backoff * 2, BACKOFF_MAX);
+}
+
+/* Returns true if a port using 'path' has a vhost device attached. */
+static bool
+client_is_ready(const char *path)
+    OVS_EXCLUDED(vhostx_mutex)
+{
+    struct netdev_vhostx *dev;
+    bool ready = false;
+
+    ovs_mutex_lock(&vhostx_mutex);
+    LIST_FOR_EACH (dev, list_node, &vhostx_devs) {
+        if (dev->sock_path && !strcmp(dev->sock_path, path)) {
+            int vid;
+
+            atomic_read(&dev->vid, &vid);
+            ready = vid >= 0;
+        }
+    }
+    ovs_mutex_unlock(&vhostx_mutex);
+    return ready;
+}
+
+/* Checks that a connection of 'c' made its device ready in time, and if it
+ * did not, drops it and connects again. */
+static void
+client_check_ready(struct ctl_client *c, long long int now)
+{
+    static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 5);
+
+    if (client_is_ready(c->path)) {
+        c->ready_deadline = LLONG_MAX;
+    } else if (now >= c->ready_deadline) {
+        VLOG_WARN_RL(&rl, "%s: no vhost device %d ms after connecting, "
+                     "connecting again", c->path, READY_TIMEOUT);
+        rte_vhost_driver_unregister(c->path);
+        c->registered = false;
+        c->next_try = now;
+    }
 }
 
 static void
@@ -371,11 +419,18 @@ vhostx_ctl_main(void *arg OVS_UNUSED)
 
         now = time_msec();
         LIST_FOR_EACH (c, node, &clients) {
+            if (c->registered && c->ready_deadline != LLONG_MAX) {
+                client_check_ready(c, now);
+            }
             if (!c->registered && c->next_try <= now) {
                 client_try(c, now);
             }
             if (!c->registered) {
                 next = MIN(next, c->next_try);
+            } else if (c->ready_deadline != LLONG_MAX) {
+                /* Look again soon: the device is usually ready within
+                 * milliseconds. */
+                next = MIN(next, MIN(c->ready_deadline, now + 100));
             }
         }
 
