@@ -51,6 +51,22 @@ vhx_free_hugepages () {
     sed -n 's/^HugePages_Free: *//p' /proc/meminfo
 }
 
+# vhx_interactive NAME COMMAND...
+#
+# Runs COMMAND in the background, reading commands from the FIFO NAME.in,
+# which a helper keeps open so that single commands do not close it, and
+# writing to NAME.log.  The pids of COMMAND and of the helper are in
+# NAME.pid and NAME.holder.pid.
+vhx_interactive () {
+    vhx_name=$1
+    shift
+    rm -f "$vhx_name.in" && mkfifo "$vhx_name.in"
+    "$@" < "$vhx_name.in" > "$vhx_name.log" 2>&1 &
+    echo $! > "$vhx_name.pid"
+    (while :; do sleep 1; done) > "$vhx_name.in" &
+    echo $! > "$vhx_name.holder.pid"
+}
+
 # vhx_testpmd_start NAME SOCKET [VDEV_ARGS] [TESTPMD_ARGS] [LCORES]
 #
 # Starts dpdk-testpmd, interactive, as a virtio-user peer of the vhost-user
@@ -62,16 +78,11 @@ vhx_free_hugepages () {
 # spread over more memory segments than vhost-user shares with OVS (8)
 # leaves OVS unable to reach some of the peer's rx buffers.
 vhx_testpmd_start () {
-    rm -f "$1.in" && mkfifo "$1.in"
-    stdbuf -oL "${DPDK_TESTPMD:-dpdk-testpmd}" --no-pci \
-        --single-file-segments --file-prefix="vhx-$1-$$" -m 256 \
+    vhx_interactive "$1" stdbuf -oL "${DPDK_TESTPMD:-dpdk-testpmd}" \
+        --no-pci --single-file-segments --file-prefix="vhx-$1-$$" -m 256 \
         --lcores="${5:-0@0,1@0}" \
         --vdev="net_virtio_user0,path=$2,queue_size=1024$3" \
-        -- -i --nb-cores=1 --total-num-mbufs=16384 $4 \
-        < "$1.in" > "$1.log" 2>&1 &
-    echo $! > "$1.pid"
-    (while :; do sleep 1; done) > "$1.in" &
-    echo $! > "$1.holder.pid"
+        -- -i --nb-cores=1 --total-num-mbufs=16384 $4
 }
 
 # vhx_testpmd_cmd NAME COMMAND...
@@ -128,16 +139,13 @@ vhx_port_stat () {
 # the CPUs its threads load, so a switch sharing the session of peers busy
 # on another CPU would get less of its own CPU than ovs-vswitchd gets.
 vhx_testpmd_switch_start () {
-    rm -f "$1.in" && mkfifo "$1.in"
-    setsid stdbuf -oL "${DPDK_TESTPMD:-dpdk-testpmd}" --no-pci \
+    vhx_interactive "$1" setsid stdbuf -oL \
+        "${DPDK_TESTPMD:-dpdk-testpmd}" --no-pci \
         --single-file-segments --file-prefix="vhx-$1-$$" -m 512 \
         --lcores="${4:-0@0,1@1}" \
         --vdev="net_vhost0,iface=$2,queues=1" \
         --vdev="net_vhost1,iface=$3,queues=1" \
-        -- -i --nb-cores=1 --forward-mode=io < "$1.in" > "$1.log" 2>&1 &
-    echo $! > "$1.pid"
-    (while :; do sleep 1; done) > "$1.in" &
-    echo $! > "$1.holder.pid"
+        -- -i --nb-cores=1 --forward-mode=io
 }
 
 # vhx_testpmd_counters NAME PORT
@@ -163,14 +171,11 @@ vhx_testpmd_counters () {
 # both ports in turn does not starve either of them as two processes do.
 # It runs in a session of its own, as vhx_testpmd_switch_start says why.
 vhx_testpmd_pair_start () {
-    rm -f "$1.in" && mkfifo "$1.in"
-    setsid stdbuf -oL "${DPDK_TESTPMD:-dpdk-testpmd}" --no-pci \
+    vhx_interactive "$1" setsid stdbuf -oL \
+        "${DPDK_TESTPMD:-dpdk-testpmd}" --no-pci \
         --single-file-segments --file-prefix="vhx-$1-$$" -m 256 \
         --lcores="${6:-0@0,1@0}" \
         --vdev="net_virtio_user0,path=$2,queue_size=1024$4" \
         --vdev="net_virtio_user1,path=$3,queue_size=1024$4" \
-        -- -i --nb-cores=1 $5 < "$1.in" > "$1.log" 2>&1 &
-    echo $! > "$1.pid"
-    (while :; do sleep 1; done) > "$1.in" &
-    echo $! > "$1.holder.pid"
+        -- -i --nb-cores=1 $5
 }
