@@ -130,7 +130,7 @@ vhostx_detach_socket(struct netdev_vhostx *dev)
          * unregisters the socket, which also removes a server socket. */
         VLOG_INFO("%s: closing vhost-user socket %s",
                   netdev_get_name(&dev->up), path);
-        vhostx_driver_stop(path);
+        vhostx_ctl_unregister(path);
     }
 }
 

@@ -90,6 +90,23 @@ vhostx_sock_dir_from_config(const char *rundir, const char *value,
     return NULL;
 }
 
+/* Checks 'path' as a socket path given in option 'key'.  Returns NULL if it
+ * is fine, otherwise an error message that the caller must free. */
+static char *
+check_sock_path(const char *key, const char *path)
+{
+    if (has_dotdot_component(path)) {
+        return xasprintf("%s '%s' must not contain a '..' component",
+                         key, path);
+    }
+    if (strlen(path) >= VHOSTX_SUN_PATH_MAX) {
+        return xasprintf("%s '%s' is %"PRIuSIZE" bytes long, but a UNIX "
+                         "socket path holds at most %"PRIuSIZE, key, path,
+                         strlen(path), VHOSTX_SUN_PATH_MAX - 1);
+    }
+    return NULL;
+}
+
 /* Builds the path of a server-role socket for port 'name' in 'sock_dir'.
  * On success stores the path, which the caller must free, in '*pathp' and
  * returns NULL; otherwise returns an error message, which the caller must
@@ -107,31 +124,12 @@ vhostx_server_sock_path(const char *sock_dir, const char *name,
     }
 
     path = xasprintf("%s/%s", sock_dir, name);
-    if (strlen(path) >= VHOSTX_SUN_PATH_MAX) {
-        error = xasprintf("socket path '%s' is %"PRIuSIZE" bytes long, but "
-                          "a UNIX socket path holds at most %"PRIuSIZE,
-                          path, strlen(path), VHOSTX_SUN_PATH_MAX - 1);
+    error = check_sock_path("socket path", path);
+    if (error) {
         free(path);
         return error;
     }
     *pathp = path;
-    return NULL;
-}
-
-/* Checks 'path' as a socket path given in option 'key'.  Returns NULL if it
- * is fine, otherwise an error message that the caller must free. */
-static char *
-check_sock_path(const char *key, const char *path)
-{
-    if (has_dotdot_component(path)) {
-        return xasprintf("%s '%s' must not contain a '..' component",
-                         key, path);
-    }
-    if (strlen(path) >= VHOSTX_SUN_PATH_MAX) {
-        return xasprintf("%s '%s' is %"PRIuSIZE" bytes long, but a UNIX "
-                         "socket path holds at most %"PRIuSIZE, key, path,
-                         strlen(path), VHOSTX_SUN_PATH_MAX - 1);
-    }
     return NULL;
 }
 

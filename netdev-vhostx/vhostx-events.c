@@ -433,14 +433,6 @@ vhostx_driver_start(const struct vhostx_sock_cfg *cfg, char **errp)
     return err;
 }
 
-/* Hands 'path' to the control thread, which unregisters it from DPDK and
- * frees it.  Safe to call with OVS locks held. */
-void
-vhostx_driver_stop(char *path)
-{
-    vhostx_ctl_unregister(path);
-}
-
 /* Starts the control thread.  Called once, after DPDK is initialized. */
 int
 vhostx_events_init(void)

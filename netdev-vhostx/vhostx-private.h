@@ -245,7 +245,6 @@ int vhostx_events_init(void);
 int vhostx_register_socket(const char *path, bool client, char **errp);
 int vhostx_driver_start(const struct vhostx_sock_cfg *, char **errp);
 int vhostx_set_sock_perms(const struct vhostx_sock_cfg *, char **errp);
-void vhostx_driver_stop(char *path);
 void vhostx_events_run(void);
 void vhostx_events_wait(void);
 void vhostx_update_txq_map(struct netdev_vhostx *)
