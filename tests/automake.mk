@@ -1,6 +1,7 @@
-# The unit suite ('make check': no root, no hugepages) and the system suite
-# ('make check-system': root, hugepages, dpdk-testpmd), both autotest
-# suites run with the binaries of the patched OVS build.
+# The unit suite ('make check': no root, no hugepages), the system suite
+# ('make check-system': root, hugepages, dpdk-testpmd) and the VM suite
+# ('make check-vm': the same plus QEMU), autotest suites run with the
+# binaries of the patched OVS build.
 
 check_PROGRAMS += tests/test-vhostx
 tests_test_vhostx_SOURCES = tests/test-vhostx.c
@@ -23,12 +24,21 @@ SYSTEM_TESTSUITE_AT = \
 	tests/system-vhostx.at \
 	tests/system-vhostx-port.at \
 	tests/system-vhostx-reconnect.at
-EXTRA_DIST += $(TESTSUITE_AT) $(SYSTEM_TESTSUITE_AT) tests/atlocal.in
+VM_TESTSUITE_AT = \
+	tests/vm-testsuite.at \
+	tests/vhostx-macros.at \
+	tests/system-macros.at \
+	tests/vm-macros.at \
+	tests/vm-vhostx.at
+EXTRA_DIST += $(TESTSUITE_AT) $(SYSTEM_TESTSUITE_AT) $(VM_TESTSUITE_AT) \
+	tests/atlocal.in
 DISTCLEANFILES += tests/atconfig tests/atlocal
 
 TESTSUITE = tests/testsuite
 SYSTEM_TESTSUITE = tests/system-testsuite
-CLEANFILES += $(TESTSUITE) $(SYSTEM_TESTSUITE) tests/package.m4
+VM_TESTSUITE = tests/vm-testsuite
+CLEANFILES += $(TESTSUITE) $(SYSTEM_TESTSUITE) $(VM_TESTSUITE) \
+	tests/package.m4 tests/vm-report.txt
 
 AUTOM4TE = autom4te
 AUTOTEST = $(AUTOM4TE) -language=autotest
@@ -51,6 +61,10 @@ $(SYSTEM_TESTSUITE): tests/package.m4 $(SYSTEM_TESTSUITE_AT)
 	$(AM_V_GEN)$(AUTOTEST) -I '$(srcdir)' -I tests -o $@.tmp \
 	    $(srcdir)/tests/system-testsuite.at && mv $@.tmp $@
 
+$(VM_TESTSUITE): tests/package.m4 $(VM_TESTSUITE_AT)
+	$(AM_V_GEN)$(AUTOTEST) -I '$(srcdir)' -I tests -o $@.tmp \
+	    $(srcdir)/tests/vm-testsuite.at && mv $@.tmp $@
+
 check-local: tests/atconfig tests/atlocal $(TESTSUITE)
 	$(SHELL) '$(TESTSUITE)' -C tests AUTOTEST_PATH='$(AUTOTEST_PATH)' \
 	    $(TESTSUITEFLAGS)
@@ -62,9 +76,32 @@ check-system: all tests/atconfig tests/atlocal $(SYSTEM_TESTSUITE)
 	    AUTOTEST_PATH='$(AUTOTEST_PATH)' $(TESTSUITEFLAGS)
 PHONY += check-system
 
+# The VM suite: QEMU guests (utilities/vhostx-vm) on dpdkvhostx ports.  It
+# needs what the system suite needs plus QEMU; its tests skip, saying so,
+# without them.  The guest (Debian's cloud kernel, downloaded once, and a
+# busybox initramfs) is built in guest/ when QEMU is there.
+vm-guest:
+	@if command -v qemu-system-x86_64 > /dev/null; then \
+	    $(SHELL) $(srcdir)/utilities/vhostx-vm build-guest guest; \
+	else \
+	    echo "vm-guest: no qemu-system-x86_64: the VM tests will be skipped"; \
+	fi
+PHONY += vm-guest
+check-vm: all tests/atconfig tests/atlocal $(VM_TESTSUITE) vm-guest
+	rm -f tests/vm-report.txt
+	$(SHELL) '$(VM_TESTSUITE)' -C tests \
+	    AUTOTEST_PATH='$(AUTOTEST_PATH)' $(TESTSUITEFLAGS)
+PHONY += check-vm
+CLEAN_LOCAL += clean-vm-guest
+clean-vm-guest:
+	rm -rf guest
+PHONY += clean-vm-guest
+
 CLEAN_LOCAL += clean-testsuites
 clean-testsuites:
 	test ! -f '$(TESTSUITE)' || $(SHELL) '$(TESTSUITE)' -C tests --clean
 	test ! -f '$(SYSTEM_TESTSUITE)' \
 	    || $(SHELL) '$(SYSTEM_TESTSUITE)' -C tests --clean
+	test ! -f '$(VM_TESTSUITE)' \
+	    || $(SHELL) '$(VM_TESTSUITE)' -C tests --clean
 PHONY += clean-testsuites

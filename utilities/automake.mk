@@ -6,4 +6,5 @@ EXTRA_DIST += \
 	utilities/vhostx-check \
 	utilities/vhostx-demo \
 	utilities/vhostx-lib.sh \
-	utilities/vhostx-reconnect-bench
+	utilities/vhostx-reconnect-bench \
+	utilities/vhostx-vm

@@ -13,6 +13,7 @@ packages="
     openvswitch-source libdpdk-dev dpdk-dev libnuma-dev
     libssl-dev libcap-ng-dev libunbound-dev
     iproute2 procps ethtool coreutils
+    qemu-system-x86 busybox-static cpio
 "
 
 missing=
