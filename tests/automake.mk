@@ -30,7 +30,8 @@ VM_TESTSUITE_AT = \
 	tests/system-macros.at \
 	tests/vm-macros.at \
 	tests/vm-vhostx.at \
-	tests/vm-migration.at
+	tests/vm-migration.at \
+	tests/vm-two-hosts.at
 EXTRA_DIST += $(TESTSUITE_AT) $(SYSTEM_TESTSUITE_AT) $(VM_TESTSUITE_AT) \
 	tests/atlocal.in
 DISTCLEANFILES += tests/atconfig tests/atlocal
