@@ -4,6 +4,7 @@ netdev_vhostx_libnetdev_vhostx_a_SOURCES = \
 	netdev-vhostx/vhostx-appctl.c \
 	netdev-vhostx/vhostx-config.c \
 	netdev-vhostx/vhostx-events.c \
+	netdev-vhostx/vhostx-policer.c \
 	netdev-vhostx/vhostx-private.h \
 	netdev-vhostx/vhostx-reconnect.c \
 	netdev-vhostx/vhostx-rxtx.c \

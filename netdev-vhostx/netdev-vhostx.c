@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
 #include <rte_mbuf.h>
 
 #include "vhostx-private.h"
@@ -36,6 +37,7 @@
 #include "packets.h"
 #include "smap.h"
 #include "socket-util.h"
+#include "sset.h"
 #include "util.h"
 
 VLOG_DEFINE_THIS_MODULE(netdev_vhostx);
@@ -74,6 +76,13 @@ netdev_vhostx_construct(struct netdev *netdev)
     dev->sock_path = NULL;
     memset(&dev->cfg, 0, sizeof dev->cfg);
     dev->config_error = NULL;
+    ovsrcu_init(&dev->ingress_policer, NULL);
+    ovsrcu_init(&dev->egress_policer, NULL);
+    memset(dev->ingress_req, 0, sizeof dev->ingress_req);
+    dev->qos_type = xstrdup("");
+    smap_init(&dev->qos_req);
+    dev->policing_error = NULL;
+    dev->qos_error = NULL;
     dev->link_up = false;
     dev->link_resets = 0;
     eth_addr_random(&dev->hwaddr);
@@ -108,6 +117,29 @@ netdev_vhostx_construct(struct netdev *netdev)
     ovs_list_push_back(&vhostx_devs, &dev->list_node);
     ovs_mutex_unlock(&vhostx_mutex);
     return 0;
+}
+
+/* Makes 'cfg' the configuration of the policer in '*policerp': publishes a
+ * new policer (with full buckets), or none if 'cfg' is null or limits
+ * nothing, and frees the old one once no datapath thread can use it.  An
+ * unchanged configuration keeps the policer and its state. */
+static void
+vhostx_replace_policer(vhostx_policer_rcu *policerp,
+                       const struct vhostx_policer_cfg *cfg)
+{
+    struct vhostx_policer *old, *new = NULL;
+
+    old = ovsrcu_get_protected(struct vhostx_policer *, policerp);
+    if (cfg && !vhostx_policer_cfg_is_empty(cfg)) {
+        if (old && vhostx_policer_cfg_equal(&old->cfg, cfg)) {
+            return;
+        }
+        new = vhostx_policer_create(cfg, rte_get_tsc_hz());
+    }
+    ovsrcu_set(policerp, new);
+    if (old) {
+        ovsrcu_postpone(vhostx_policer_destroy, old);
+    }
 }
 
 /* Detaches 'dev' from its socket, if any, and hands the socket to the
@@ -148,6 +180,12 @@ netdev_vhostx_destruct(struct netdev *netdev)
 
     vhostx_sock_cfg_destroy(&dev->cfg);
     free(dev->config_error);
+    vhostx_replace_policer(&dev->ingress_policer, NULL);
+    vhostx_replace_policer(&dev->egress_policer, NULL);
+    free(dev->qos_type);
+    smap_destroy(&dev->qos_req);
+    free(dev->policing_error);
+    free(dev->qos_error);
     free(dev->txq_map);
     ovs_mutex_destroy(&dev->mutex);
 }
@@ -404,14 +442,186 @@ netdev_vhostx_set_config(struct netdev *netdev, const struct smap *args,
     return error;
 }
 
+/* Returns the reasons why the last options, ingress policing or QoS were
+ * refused, or NULL if none was. */
 static char *
 netdev_vhostx_get_config_error(const struct netdev *netdev)
 {
     struct netdev_vhostx *dev = netdev_vhostx_cast(netdev);
-    char *error;
+    const char *errors[3];
+    struct ds s = DS_EMPTY_INITIALIZER;
 
     ovs_mutex_lock(&dev->mutex);
-    error = nullable_xstrdup(dev->config_error);
+    errors[0] = dev->config_error;
+    errors[1] = dev->policing_error;
+    errors[2] = dev->qos_error;
+    for (size_t i = 0; i < ARRAY_SIZE(errors); i++) {
+        if (errors[i]) {
+            ds_put_format(&s, "%s%s", s.length ? "; " : "", errors[i]);
+        }
+    }
+    ovs_mutex_unlock(&dev->mutex);
+    return s.length ? ds_steal_cstr(&s) : NULL;
+}
+
+/* Ingress policing, from the Interface's ingress_policing_* columns.  The
+ * bridge calls this on every reconfiguration and ignores errors: an
+ * unchanged request does nothing, and a refused one keeps the previous
+ * policer and reaches the error column through get_config_error(). */
+static int
+netdev_vhostx_set_policing(struct netdev *netdev, unsigned int kbits_rate,
+                           unsigned int kbits_burst, unsigned int kpkts_rate,
+                           unsigned int kpkts_burst)
+{
+    struct netdev_vhostx *dev = netdev_vhostx_cast(netdev);
+    uint32_t req[4] = { kbits_rate, kbits_burst, kpkts_rate, kpkts_burst };
+    struct vhostx_policer_cfg cfg;
+    char *msg;
+    int error;
+
+    ovs_mutex_lock(&dev->mutex);
+    if (!memcmp(req, dev->ingress_req, sizeof req)) {
+        error = dev->policing_error ? EINVAL : 0;
+        goto out;
+    }
+    memcpy(dev->ingress_req, req, sizeof req);
+    free(dev->policing_error);
+    dev->policing_error = NULL;
+
+    msg = vhostx_policer_cfg_from_ingress(kbits_rate, kbits_burst,
+                                          kpkts_rate, kpkts_burst,
+                                          dev->max_frame, &cfg);
+    if (msg) {
+        VLOG_WARN("%s: %s; keeping the previous ingress policing",
+                  netdev_get_name(netdev), msg);
+        dev->policing_error = xasprintf("%s (the previous ingress policing "
+                                        "stays)", msg);
+        free(msg);
+        error = EINVAL;
+    } else {
+        struct ds s = DS_EMPTY_INITIALIZER;
+
+        vhostx_policer_cfg_format(&cfg, &s);
+        VLOG_INFO("%s: ingress policing: %s", netdev_get_name(netdev),
+                  ds_cstr(&s));
+        ds_destroy(&s);
+        vhostx_replace_policer(&dev->ingress_policer, &cfg);
+        error = 0;
+    }
+    netdev_change_seq_changed(netdev);
+
+out:
+    ovs_mutex_unlock(&dev->mutex);
+    return error;
+}
+
+static int
+netdev_vhostx_get_qos_types(const struct netdev *netdev OVS_UNUSED,
+                            struct sset *types)
+{
+    sset_add(types, "egress-policer");
+    return 0;
+}
+
+static int
+netdev_vhostx_get_qos_capabilities(const struct netdev *netdev OVS_UNUSED,
+                                   const char *type,
+                                   struct netdev_qos_capabilities *caps)
+{
+    if (strcmp(type, "egress-policer")) {
+        return EOPNOTSUPP;
+    }
+    caps->n_queues = 0;
+    return 0;
+}
+
+/* Reports the QoS in effect, which is the last request accepted. */
+static int
+netdev_vhostx_get_qos(const struct netdev *netdev, const char **typep,
+                      struct smap *details)
+{
+    struct netdev_vhostx *dev = netdev_vhostx_cast(netdev);
+    struct vhostx_policer *policer;
+
+    ovs_mutex_lock(&dev->mutex);
+    policer = ovsrcu_get_protected(struct vhostx_policer *,
+                                   &dev->egress_policer);
+    if (policer) {
+        const struct vhostx_policer_cfg *cfg = &policer->cfg;
+
+        *typep = "egress-policer";
+        if (cfg->byte_rate) {
+            smap_add_format(details, "cir", "%"PRIu64, cfg->byte_rate);
+            smap_add_format(details, "cbs", "%"PRIu64, cfg->byte_burst);
+        }
+        if (cfg->pkt_rate) {
+            smap_add_format(details, "kpkts_rate", "%"PRIu64,
+                            cfg->pkt_rate / 1000);
+            smap_add_format(details, "kpkts_burst", "%"PRIu64,
+                            cfg->pkt_burst / 1000);
+        }
+    } else {
+        *typep = "";
+    }
+    ovs_mutex_unlock(&dev->mutex);
+    return 0;
+}
+
+/* Egress policing, from the port's QoS.  Like set_policing(), called on
+ * every reconfiguration; a refused request keeps the previous QoS. */
+static int
+netdev_vhostx_set_qos(struct netdev *netdev, const char *type,
+                      const struct smap *details)
+{
+    struct netdev_vhostx *dev = netdev_vhostx_cast(netdev);
+    const char *name = netdev_get_name(netdev);
+    struct vhostx_policer_cfg cfg;
+    char *msg = NULL;
+    int error = 0;
+
+    ovs_mutex_lock(&dev->mutex);
+    if (!strcmp(type, dev->qos_type) && smap_equal(details, &dev->qos_req)) {
+        error = dev->qos_error ? EINVAL : 0;
+        goto out;
+    }
+    free(dev->qos_type);
+    dev->qos_type = xstrdup(type);
+    smap_destroy(&dev->qos_req);
+    smap_clone(&dev->qos_req, details);
+    free(dev->qos_error);
+    dev->qos_error = NULL;
+
+    if (!type[0]) {
+        if (ovsrcu_get_protected(struct vhostx_policer *,
+                                 &dev->egress_policer)) {
+            VLOG_INFO("%s: egress policing: none", name);
+        }
+        vhostx_replace_policer(&dev->egress_policer, NULL);
+    } else if (strcmp(type, "egress-policer")) {
+        msg = xasprintf("QoS type \"%s\" is not supported (supported: "
+                        "egress-policer)", type);
+        error = EOPNOTSUPP;
+    } else {
+        msg = vhostx_policer_cfg_from_qos(details, dev->max_frame, &cfg);
+        if (msg) {
+            error = EINVAL;
+        } else {
+            struct ds s = DS_EMPTY_INITIALIZER;
+
+            vhostx_policer_cfg_format(&cfg, &s);
+            VLOG_INFO("%s: egress policing: %s", name, ds_cstr(&s));
+            ds_destroy(&s);
+            vhostx_replace_policer(&dev->egress_policer, &cfg);
+        }
+    }
+    if (msg) {
+        VLOG_WARN("%s: %s; keeping the previous QoS", name, msg);
+        dev->qos_error = xasprintf("%s (the previous QoS stays)", msg);
+        free(msg);
+    }
+    netdev_change_seq_changed(netdev);
+
+out:
     ovs_mutex_unlock(&dev->mutex);
     return error;
 }
@@ -459,6 +669,32 @@ netdev_vhostx_set_tx_multiq(struct netdev *netdev, unsigned int n_txq)
     return 0;
 }
 
+/* Warns if a byte burst of 'dev''s policers no longer holds a frame of its
+ * MTU: such frames are then always dropped.  The limits were accepted for
+ * a smaller MTU, so they stay. */
+static void
+vhostx_check_policer_bursts(struct netdev_vhostx *dev)
+    OVS_REQUIRES(dev->mutex)
+{
+    const struct vhostx_policer *policers[2] = {
+        ovsrcu_get_protected(struct vhostx_policer *, &dev->ingress_policer),
+        ovsrcu_get_protected(struct vhostx_policer *, &dev->egress_policer),
+    };
+
+    for (int i = 0; i < ARRAY_SIZE(policers); i++) {
+        const struct vhostx_policer *p = policers[i];
+
+        if (p && p->cfg.byte_rate
+            && p->cfg.byte_burst + VHOSTX_POLICER_L2_BYTES
+               < dev->max_frame) {
+            VLOG_WARN("%s: the %s policer's burst of %"PRIu64" bytes is "
+                      "smaller than one frame of MTU %d: such frames are "
+                      "dropped; raise the burst", netdev_get_name(&dev->up),
+                      i ? "egress" : "ingress", p->cfg.byte_burst, dev->mtu);
+        }
+    }
+}
+
 /* Applies what set_mtu(), set_tx_multiq() and vhost events requested.
  * dpif-netdev calls this while no datapath thread uses the port. */
 static int
@@ -476,6 +712,7 @@ netdev_vhostx_reconfigure(struct netdev *netdev)
         dev->mtu = dev->requested_mtu;
         dev->max_frame = vhostx_frame_len(dev->mtu);
         dev->numa_id = dev->requested_numa;
+        vhostx_check_policer_bursts(dev);
     } else {
         /* Failing would make dpif-netdev remove the port: keep the pool
          * and MTU that work. */
@@ -599,6 +836,19 @@ netdev_vhostx_update_flags(struct netdev *netdev, enum netdev_flags off,
     return 0;
 }
 
+static void
+vhostx_policer_status(struct smap *smap, const char *key,
+                      const struct vhostx_policer *policer)
+{
+    if (policer) {
+        struct ds s = DS_EMPTY_INITIALIZER;
+
+        vhostx_policer_cfg_format(&policer->cfg, &s);
+        smap_add(smap, key, ds_cstr(&s));
+        ds_destroy(&s);
+    }
+}
+
 /* Adds the status of 'dev' to 'smap': what an operator needs to see of a
  * VM's link.  Also used by netdev-vhostx/show. */
 void
@@ -640,6 +890,12 @@ vhostx_get_status(const struct netdev_vhostx *dev_, struct smap *smap)
     smap_add_format(smap, "mtu", "%d", dev->mtu);
     smap_add_format(smap, "tx-retries-max", "%d", dev->cfg.tx_retries_max);
     smap_add_format(smap, "link-resets", "%lld", dev->link_resets);
+    vhostx_policer_status(smap, "ingress-policer",
+                          ovsrcu_get_protected(struct vhostx_policer *,
+                                               &dev->ingress_policer));
+    vhostx_policer_status(smap, "egress-policer",
+                          ovsrcu_get_protected(struct vhostx_policer *,
+                                               &dev->egress_policer));
     ovs_mutex_unlock(&dev->mutex);
 }
 
@@ -781,6 +1037,11 @@ static const struct netdev_class netdev_vhostx_class = {
     .get_custom_stats = netdev_vhostx_get_custom_stats,
     .get_status = netdev_vhostx_get_status,
     .get_config_error = netdev_vhostx_get_config_error,
+    .set_policing = netdev_vhostx_set_policing,
+    .get_qos_types = netdev_vhostx_get_qos_types,
+    .get_qos_capabilities = netdev_vhostx_get_qos_capabilities,
+    .get_qos = netdev_vhostx_get_qos,
+    .set_qos = netdev_vhostx_set_qos,
     .update_flags = netdev_vhostx_update_flags,
     .reconfigure = netdev_vhostx_reconfigure,
     .rxq_alloc = netdev_vhostx_rxq_alloc,

@@ -22,6 +22,7 @@
 #include "netdev.h"
 #include "openvswitch/dynamic-string.h"
 #include "smap.h"
+#include "timeval.h"
 #include "unixctl.h"
 
 /* Appends everything about 'dev' to 'reply'. */
@@ -53,6 +54,10 @@ vhostx_show_port(struct netdev_vhostx *dev, struct ds *reply)
         free(error);
     }
 
+    /* When the counters were read, so that two readings give exact
+     * rates. */
+    ds_put_format(reply, "  counters-read-us: %lld (monotonic)\n",
+                  time_usec());
     netdev_get_stats(&dev->up, &stats);
     ds_put_format(reply, "  from guest: %"PRIu64" packets, %"PRIu64" bytes, "
                   "%"PRIu64" dropped\n", stats.rx_packets, stats.rx_bytes,
@@ -64,8 +69,9 @@ vhostx_show_port(struct netdev_vhostx *dev, struct ds *reply)
     netdev_vhostx_get_custom_stats(&dev->up, &cs);
     ds_put_cstr(reply, "  queue  ring(rx/tx)   rx packets   rx dropped"
                 "   tx packets   tx dropped   tx retries\n");
-    for (size_t i = 0; i + 7 <= cs.size - 3; i += 7) {
-        int q = i / 7;
+    size_t n_queue_counters = cs.size - VHOSTX_N_TOTAL_COUNTERS;
+    for (size_t i = 0; i < n_queue_counters; i += VHOSTX_N_QUEUE_COUNTERS) {
+        int q = i / VHOSTX_N_QUEUE_COUNTERS;
         bool rx_on = dev->rings.guest_tx[q];
         bool tx_on = dev->rings.guest_rx[q];
 
@@ -76,7 +82,7 @@ vhostx_show_port(struct netdev_vhostx *dev, struct ds *reply)
                       cs.counters[i + 3].value, cs.counters[i + 5].value,
                       cs.counters[i + 6].value);
     }
-    for (size_t i = cs.size - 3; i < cs.size; i++) {
+    for (size_t i = n_queue_counters; i < cs.size; i++) {
         ds_put_format(reply, "  %s: %"PRIu64"\n", cs.counters[i].name,
                       cs.counters[i].value);
     }

@@ -50,12 +50,13 @@
 #include "netdev-provider.h"
 #include "openvswitch/list.h"
 #include "ovs-atomic.h"
+#include "ovs-rcu.h"
 #include "ovs-thread.h"
+#include "smap.h"
 #include "util.h"
 
 struct ds;
 struct rte_mempool;
-struct smap;
 
 /* Queue pairs a device can have: DPDK 22.11's vhost library offers guests
  * up to 128. */
@@ -95,7 +96,38 @@ struct vhostx_qstats {
     atomic_uint64_t dropped;    /* All drops, including 'oversize'. */
     atomic_uint64_t oversize;   /* Frames longer than the MTU allows. */
     atomic_uint64_t retries;    /* Transmit retries on a full ring. */
+    atomic_uint64_t policed;    /* Dropped by the port's policer. */
 };
+
+/* Ethernet header bytes that a frame's cost in a policer leaves out. */
+#define VHOSTX_POLICER_L2_BYTES 14
+
+/* A rate limit, in bytes and packets per second; a rate of 0 does not
+ * limit.  Bytes exclude the Ethernet header (see vhostx-policer.c). */
+struct vhostx_policer_cfg {
+    uint64_t byte_rate;         /* Bytes per second. */
+    uint64_t byte_burst;        /* Bytes. */
+    uint64_t pkt_rate;          /* Packets per second. */
+    uint64_t pkt_burst;         /* Packets. */
+};
+
+/* One token bucket, as a GCRA meter (see vhostx-policer.c). */
+struct vhostx_meter {
+    atomic_uint64_t tat;        /* Theoretical arrival time, in ticks. */
+    uint64_t mult;              /* Ticks per unit, 32.32 fixed point; 0 if
+                                 * the meter does not limit. */
+    uint64_t tolerance;         /* Ticks that a full bucket holds. */
+};
+
+/* The policer of one direction of a port: immutable but for the meters'
+ * 'tat', replaced as a whole (through RCU) when the configuration
+ * changes. */
+struct vhostx_policer {
+    struct vhostx_meter bytes;
+    struct vhostx_meter pkts;
+    struct vhostx_policer_cfg cfg;
+};
+typedef OVSRCU_TYPE(struct vhostx_policer *) vhostx_policer_rcu;
 
 /* One direction of a queue pair seen from OVS. */
 struct vhostx_queue {
@@ -160,6 +192,19 @@ struct netdev_vhostx {
     atomic_bool event_pending;          /* Cleared by netdev_vhostx_run(). */
 
     struct ovs_mutex mutex OVS_ACQ_AFTER(vhostx_mutex);
+
+    /* Policers, or NULL: set by the main thread with 'mutex' held, read by
+     * the datapath threads through RCU.  'ingress_req' and 'qos_req' are
+     * the last requests, so that the bridge's unchanged requests on every
+     * reconfiguration neither reset the meters nor log again;
+     * 'policing_error' and 'qos_error' say why the last one was refused. */
+    vhostx_policer_rcu ingress_policer;
+    vhostx_policer_rcu egress_policer;
+    uint32_t ingress_req[4] OVS_GUARDED;
+    char *qos_type OVS_GUARDED;         /* Last requested QoS type. */
+    struct smap qos_req OVS_GUARDED;
+    char *policing_error OVS_GUARDED;
+    char *qos_error OVS_GUARDED;
 
     struct vhostx_sock_cfg cfg OVS_GUARDED;   /* Working configuration. */
     char *config_error OVS_GUARDED;     /* Last change refused, or NULL. */
@@ -240,6 +285,28 @@ bool vhostx_sock_cfg_same_socket(const struct vhostx_sock_cfg *,
 void vhostx_sock_cfg_copy(struct vhostx_sock_cfg *dst,
                           const struct vhostx_sock_cfg *src);
 
+/* vhostx-policer.c: rate limiting.  Pure functions but for the meters'
+ * atomics, so that the unit suite can drive them without DPDK. */
+struct vhostx_policer *vhostx_policer_create(const struct vhostx_policer_cfg *,
+                                             uint64_t hz);
+void vhostx_policer_destroy(struct vhostx_policer *);
+uint32_t vhostx_policer_admit(struct vhostx_policer *, uint64_t now,
+                              const uint32_t *lens, int n);
+char *vhostx_policer_cfg_from_ingress(uint32_t kbits_rate,
+                                      uint32_t kbits_burst,
+                                      uint32_t kpkts_rate,
+                                      uint32_t kpkts_burst,
+                                      uint32_t max_frame,
+                                      struct vhostx_policer_cfg *);
+char *vhostx_policer_cfg_from_qos(const struct smap *details,
+                                  uint32_t max_frame,
+                                  struct vhostx_policer_cfg *);
+bool vhostx_policer_cfg_equal(const struct vhostx_policer_cfg *,
+                              const struct vhostx_policer_cfg *);
+bool vhostx_policer_cfg_is_empty(const struct vhostx_policer_cfg *);
+void vhostx_policer_cfg_format(const struct vhostx_policer_cfg *,
+                               struct ds *);
+
 /* vhostx-events.c: vhost callbacks and socket registration. */
 int vhostx_events_init(void);
 int vhostx_register_socket(const char *path, bool client, char **errp);
@@ -270,7 +337,10 @@ void netdev_vhostx_rxq_dealloc(struct netdev_rxq *);
 int netdev_vhostx_rxq_recv(struct netdev_rxq *, struct dp_packet_batch *,
                            int *qfill);
 
-/* vhostx-stats.c. */
+/* vhostx-stats.c.  Custom stats are VHOSTX_N_QUEUE_COUNTERS per queue
+ * followed by VHOSTX_N_TOTAL_COUNTERS totals. */
+#define VHOSTX_N_QUEUE_COUNTERS 7
+#define VHOSTX_N_TOTAL_COUNTERS 5
 int netdev_vhostx_get_stats(const struct netdev *, struct netdev_stats *);
 int netdev_vhostx_get_custom_stats(const struct netdev *,
                                    struct netdev_custom_stats *);

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
@@ -158,6 +159,43 @@ vhostx_counter_add(atomic_uint64_t *counter, uint64_t n)
     atomic_store_relaxed(counter, v + n);
 }
 
+/* Runs 'policer' on the '*n' frames in 'pkts', keeps the ones it admits at
+ * the front of 'pkts', in order, and updates '*n'.  Frees the dropped ones
+ * if 'free_dropped'.  Subtracts their bytes from '*bytes' if it is nonnull.
+ * Returns the number dropped. */
+static int
+vhostx_police(struct vhostx_policer *policer, struct rte_mbuf **pkts, int *n,
+              uint64_t *bytes, bool free_dropped)
+{
+    uint32_t lens[NETDEV_MAX_BURST];
+    uint32_t admitted;
+    int kept = 0;
+
+    for (int i = 0; i < *n; i++) {
+        lens[i] = rte_pktmbuf_pkt_len(pkts[i]);
+    }
+    admitted = vhostx_policer_admit(policer, rte_get_tsc_cycles(), lens, *n);
+    if (admitted == (*n < 32 ? (UINT32_C(1) << *n) - 1 : UINT32_MAX)) {
+        return 0;
+    }
+    for (int i = 0; i < *n; i++) {
+        if (admitted & (UINT32_C(1) << i)) {
+            pkts[kept++] = pkts[i];
+        } else {
+            if (bytes) {
+                *bytes -= lens[i];
+            }
+            if (free_dropped) {
+                rte_pktmbuf_free(pkts[i]);
+            }
+        }
+    }
+
+    int dropped = *n - kept;
+    *n = kept;
+    return dropped;
+}
+
 struct netdev_rxq *
 netdev_vhostx_rxq_alloc(void)
 {
@@ -190,8 +228,10 @@ netdev_vhostx_rxq_recv(struct netdev_rxq *rxq, struct dp_packet_batch *batch,
     struct netdev_vhostx *dev = netdev_vhostx_cast(rxq->netdev);
     int qid = rxq->queue_id;
     struct vhostx_queue *q = &dev->rxqs[qid];
+    struct vhostx_policer *policer;
     uint64_t bytes = 0;
     int n_oversize = 0;
+    int n_policed = 0;
     bool first_rx;
     uint16_t n;
     int vid;
@@ -228,6 +268,15 @@ netdev_vhostx_rxq_recv(struct netdev_rxq *rxq, struct dp_packet_batch *batch,
         bytes += m->pkt_len;
         batch->packets[batch->count++] = (struct dp_packet *) m;
     }
+    policer = ovsrcu_get(struct vhostx_policer *, &dev->ingress_policer);
+    if (policer && batch->count) {
+        int count = batch->count;
+
+        n_policed = vhostx_police(policer,
+                                  (struct rte_mbuf **) batch->packets,
+                                  &count, &bytes, true);
+        batch->count = count;
+    }
     atomic_read_relaxed(&dev->first_rx_pending, &first_rx);
     if (OVS_UNLIKELY(first_rx)) {
         vhostx_note_first_rx(dev);
@@ -238,6 +287,10 @@ netdev_vhostx_rxq_recv(struct netdev_rxq *rxq, struct dp_packet_batch *batch,
                      dev->mtu);
         vhostx_counter_add(&q->stats.oversize, n_oversize);
         vhostx_counter_add(&q->stats.dropped, n_oversize);
+    }
+    if (n_policed) {
+        vhostx_counter_add(&q->stats.policed, n_policed);
+        vhostx_counter_add(&q->stats.dropped, n_policed);
     }
     vhostx_counter_add(&q->stats.packets, batch->count);
     vhostx_counter_add(&q->stats.bytes, bytes);
@@ -279,7 +332,9 @@ netdev_vhostx_send(struct netdev *netdev, int qid,
     struct rte_mbuf *pkts[NETDEV_MAX_BURST];
     struct rte_mbuf *copies[NETDEV_MAX_BURST];
     int n_pkts = 0, n_copies = 0, n_dropped = 0, n_oversize = 0;
+    struct vhostx_policer *policer;
     struct dp_packet *packet;
+    int n_policed = 0;
     struct vhostx_queue *q;
     uint64_t bytes = 0;
     int sent = 0;
@@ -312,6 +367,13 @@ netdev_vhostx_send(struct netdev *netdev, int qid,
         pkts[n_pkts++] = m;
     }
 
+    /* The policer drops from 'pkts' only: the batch and the copies are
+     * freed below either way. */
+    policer = ovsrcu_get(struct vhostx_policer *, &dev->egress_policer);
+    if (policer && n_pkts) {
+        n_policed = vhostx_police(policer, pkts, &n_pkts, NULL, false);
+    }
+
     vid = qp >= 0 ? vhostx_burst_begin(dev, q) : -1;
     rte_spinlock_lock(&q->tx_lock);
     if (vid >= 0) {
@@ -342,9 +404,12 @@ netdev_vhostx_send(struct netdev *netdev, int qid,
     }
     /* Without a guest or an enabled ring, everything is dropped. */
     vhostx_counter_add(&q->stats.dropped,
-                       n_dropped + n_oversize + n_pkts - sent);
+                       n_dropped + n_oversize + n_policed + n_pkts - sent);
     if (n_oversize) {
         vhostx_counter_add(&q->stats.oversize, n_oversize);
+    }
+    if (n_policed) {
+        vhostx_counter_add(&q->stats.policed, n_policed);
     }
     rte_spinlock_unlock(&q->tx_lock);
 

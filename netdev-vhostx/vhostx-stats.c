@@ -95,10 +95,12 @@ netdev_vhostx_get_custom_stats(const struct netdev *netdev,
     struct netdev_vhostx *dev = netdev_vhostx_cast(netdev);
     int n = vhostx_n_shown_queues(dev);
     uint64_t retries = 0, rx_oversize = 0, tx_oversize = 0;
+    uint64_t rx_policed = 0, tx_policed = 0;
     char name[NETDEV_CUSTOM_STATS_NAME_SIZE];
 
     cs->size = 0;
-    cs->counters = xcalloc(n * 7 + 3, sizeof *cs->counters);
+    cs->counters = xcalloc(n * VHOSTX_N_QUEUE_COUNTERS
+                           + VHOSTX_N_TOTAL_COUNTERS, sizeof *cs->counters);
     for (int i = 0; i < n; i++) {
         const struct vhostx_qstats *rx = &dev->rxqs[i].stats;
         const struct vhostx_qstats *tx = &dev->txqs[i].stats;
@@ -117,10 +119,15 @@ netdev_vhostx_get_custom_stats(const struct netdev *netdev,
         retries += vhostx_counter_get(&tx->retries);
         rx_oversize += vhostx_counter_get(&rx->oversize);
         tx_oversize += vhostx_counter_get(&tx->oversize);
+        rx_policed += vhostx_counter_get(&rx->policed);
+        tx_policed += vhostx_counter_get(&tx->policed);
     }
     add_counter(cs, "tx_retries", retries);
     add_counter(cs, "rx_oversize_dropped", rx_oversize);
     add_counter(cs, "tx_oversize_dropped", tx_oversize);
+    /* Named as upstream's DPDK ports name them, for existing monitoring. */
+    add_counter(cs, "ovs_rx_qos_drops", rx_policed);
+    add_counter(cs, "ovs_tx_qos_drops", tx_policed);
     return 0;
 }
 

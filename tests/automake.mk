@@ -15,7 +15,8 @@ TESTSUITE_AT = \
 	tests/vhostx-macros.at \
 	tests/unit-names.at \
 	tests/unit-configure.at \
-	tests/unit-nodpdk.at
+	tests/unit-nodpdk.at \
+	tests/unit-policer.at
 SYSTEM_TESTSUITE_AT = \
 	tests/system-testsuite.at \
 	tests/vhostx-macros.at \
@@ -23,7 +24,8 @@ SYSTEM_TESTSUITE_AT = \
 	tests/system-bench.at \
 	tests/system-vhostx.at \
 	tests/system-vhostx-port.at \
-	tests/system-vhostx-reconnect.at
+	tests/system-vhostx-reconnect.at \
+	tests/system-vhostx-policer.at
 VM_TESTSUITE_AT = \
 	tests/vm-testsuite.at \
 	tests/vhostx-macros.at \

@@ -179,3 +179,91 @@ vhx_testpmd_pair_start () {
         --vdev="net_virtio_user1,path=$3,queue_size=1024$4" \
         -- -i --nb-cores=1 $5
 }
+
+# vhx_show_counters PORT
+#
+# Prints, from one 'ovs-appctl netdev-vhostx/show PORT', the time in
+# seconds at which OVS read the counters and PORT's counters: "TIME
+# RX_PACKETS RX_DROPPED RX_POLICED TX_PACKETS TX_DROPPED TX_POLICED".
+vhx_show_counters () {
+    ovs-appctl netdev-vhostx/show "$1" | awk '
+        /counters-read-us:/ { t = $2 / 1e6 }
+        /from guest:/ { rp = $3; rd = $7 }
+        /to guest:/ { tp = $3; td = $7 }
+        /ovs_rx_qos_drops:/ { rq = $2 }
+        /ovs_tx_qos_drops:/ { tq = $2 }
+        END { if (!t) exit 1
+              printf "%.6f %s %s %s %s %s %s\n", t, rp, rd, rq, tp, td, tq }'
+}
+
+# vhx_policer_window PORT rx|tx SECONDS
+#
+# Measures PORT over SECONDS and prints the rates, per second, of what its
+# policer in that direction let through, what it dropped, and what was
+# dropped for other reasons (a full ring): "ADMITTED POLICED OTHER".  For
+# rx, what went through is what OVS received from the guest; for tx, what
+# OVS put, or tried to put, on the guest's ring.
+vhx_policer_window () {
+    vhx_a=$(vhx_show_counters "$1") || return 1
+    sleep "$3"
+    vhx_b=$(vhx_show_counters "$1") || return 1
+    echo "$vhx_a $vhx_b" | awk -v dir="$2" '{
+        dt = $8 - $1
+        if (dir == "rx") {
+            ok = $9 - $2; pol = $11 - $4; other = ($10 - $3) - pol
+        } else {
+            pol = $14 - $7; other = ($13 - $6) - pol; ok = $12 - $5 + other
+        }
+        printf "%.1f %.1f %.1f\n", ok / dt, pol / dt, other / dt }'
+}
+
+# vhx_rate_within MEASURED EXPECTED PERCENT
+#
+# Succeeds if MEASURED is within PERCENT of EXPECTED; otherwise says by how
+# much it is not.
+vhx_rate_within () {
+    awk -v m="$1" -v e="$2" -v p="$3" 'BEGIN {
+        d = (m - e) / e * 100
+        if (d < -p || d > p) {
+            printf "rate %.1f is %+.2f%% off %.1f (allowed: %s%%)\n",
+                   m, d, e, p
+            exit 1
+        }
+        printf "rate %.1f is %+.2f%% off %.1f\n", m, d, e }'
+}
+
+# vhx_check_policer PORT rx|tx EXPECTED_PPS [PERCENT] [SECONDS] [GUEST]
+#
+# Checks that the policer of PORT in that direction lets EXPECTED_PPS
+# packets per second through, within PERCENT (default 2), over a window of
+# SECONDS (default 2).  A rate above the limit fails at once.  A window in
+# which the peer offered less than 5% above the limit does not count (the
+# machine did not schedule the peer enough), nor, with GUEST set (tx only),
+# one in which the guest's ring overflowed (the guest did not keep up):
+# with GUEST, what the guest received must be within PERCENT too.  Up to
+# five windows are tried.  Logs every window to policer-rates.log.
+vhx_check_policer () {
+    vhx_try=0
+    while test $vhx_try -lt 5; do
+        vhx_try=$((vhx_try + 1))
+        vhx_w=$(vhx_policer_window "$1" "$2" "${5:-2}") || return 1
+        set -- "$1" "$2" "$3" "${4:-2}" "${5:-2}" "${6:-}" $vhx_w
+        vhx_verdict=$(awk -v e="$3" -v p="$4" -v ok="$7" -v pol="$8" \
+                          -v other="$9" -v guest="$6" 'BEGIN {
+            if (ok > e * (1 + p / 100)) { print "over"; exit }
+            if (ok + pol < e * 1.05) { print "underfed"; exit }
+            if (guest != "" && other > 0) { print "overflow"; exit }
+            d = (ok - e) / e * 100
+            print (d >= -p ? "ok" : "under") }')
+        printf '%s %s limit %s pps: window %d: through %s pps, policed %s ' \
+               "$1" "$2" "$3" $vhx_try "$7" "$8" >> policer-rates.log
+        printf 'pps, other drops %s pps: %s\n' "$9" "$vhx_verdict" \
+               >> policer-rates.log
+        case $vhx_verdict in
+            ok) vhx_rate_within "$7" "$3" "$4"; return 0 ;;
+            over) vhx_rate_within "$7" "$3" "$4"; return 1 ;;
+        esac
+    done
+    tail -3 policer-rates.log
+    return 1
+}
