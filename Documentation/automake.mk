@@ -1,4 +1,5 @@
 EXTRA_DIST += \
 	Documentation/topics/benchmark.rst \
 	Documentation/topics/emc-size.rst \
-	Documentation/topics/netdev-vhostx.rst
+	Documentation/topics/netdev-vhostx.rst \
+	Documentation/topics/vm-testing.rst
