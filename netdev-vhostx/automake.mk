@@ -1,4 +1,4 @@
-noinst_LIBRARIES += netdev-vhostx/libnetdev-vhostx.a
+lib_LIBRARIES += netdev-vhostx/libnetdev-vhostx.a
 netdev_vhostx_libnetdev_vhostx_a_SOURCES = \
 	netdev-vhostx/netdev-vhostx.c \
 	netdev-vhostx/vhostx-appctl.c \

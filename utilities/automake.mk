@@ -5,6 +5,8 @@ EXTRA_DIST += \
 	utilities/vhostx-build.sh \
 	utilities/vhostx-check \
 	utilities/vhostx-demo \
+	utilities/vhostx-isolate \
 	utilities/vhostx-lib.sh \
+	utilities/vhostx-patches \
 	utilities/vhostx-reconnect-bench \
 	utilities/vhostx-vm

@@ -9,10 +9,10 @@
 set -e
 
 packages="
-    autoconf automake libtool pkg-config make gcc python3 patch quilt
+    autoconf automake libtool pkg-config make gcc python3 patch quilt git
     openvswitch-source libdpdk-dev dpdk-dev libnuma-dev
     libssl-dev libcap-ng-dev libunbound-dev
-    iproute2 procps ethtool coreutils
+    iproute2 iputils-ping procps ethtool coreutils
     qemu-system-x86 busybox-static cpio
 "
 
