@@ -1,4 +1,7 @@
-EXTRA_DIST += \
+# The documentation, installed in $(docdir) with its directory layout.
+nobase_dist_doc_DATA += \
+	Documentation/index.rst \
+	Documentation/intro/install/debian.rst \
 	Documentation/topics/benchmark.rst \
 	Documentation/topics/emc-size.rst \
 	Documentation/topics/netdev-vhostx.rst \
