@@ -8,5 +8,6 @@ EXTRA_DIST += \
 	utilities/vhostx-isolate \
 	utilities/vhostx-lib.sh \
 	utilities/vhostx-patches \
+	utilities/vhostx-policer-bench \
 	utilities/vhostx-reconnect-bench \
 	utilities/vhostx-vm
