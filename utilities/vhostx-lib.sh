@@ -235,12 +235,13 @@ vhx_rate_within () {
 # vhx_check_policer PORT rx|tx EXPECTED_PPS [PERCENT] [SECONDS] [GUEST]
 #
 # Checks that the policer of PORT in that direction lets EXPECTED_PPS
-# packets per second through, within PERCENT (default 2), over a window of
-# SECONDS (default 2).  A rate above the limit fails at once.  A window in
+# packets per second through, within PERCENT (default 2; "UP:DOWN" for
+# different bounds above and below), over a window of SECONDS (default
+# 2).  A rate above the limit fails at once.  A window in
 # which the peer offered less than 5% above the limit does not count (the
-# machine did not schedule the peer enough), nor, with GUEST set (tx only),
-# one in which the guest's ring overflowed (the guest did not keep up):
-# with GUEST, what the guest received must be within PERCENT too.  Up to
+# machine did not schedule the peer enough).  With GUEST set (tx only),
+# what counts is what the guest received, and a window in which its ring
+# overflowed (the guest did not keep up) does not count either.  Up to
 # five windows are tried.  Logs every window to policer-rates.log.
 vhx_check_policer () {
     vhx_try=0
@@ -250,18 +251,28 @@ vhx_check_policer () {
         set -- "$1" "$2" "$3" "${4:-2}" "${5:-2}" "${6:-}" $vhx_w
         vhx_verdict=$(awk -v e="$3" -v p="$4" -v ok="$7" -v pol="$8" \
                           -v other="$9" -v guest="$6" 'BEGIN {
-            if (ok > e * (1 + p / 100)) { print "over"; exit }
+            up = down = p
+            if (index(p, ":")) {
+                up = substr(p, 1, index(p, ":") - 1)
+                down = substr(p, index(p, ":") + 1)
+            }
+            m = guest != "" ? ok - other : ok
+            if (m > e * (1 + up / 100)) { print "over"; exit }
             if (ok + pol < e * 1.05) { print "underfed"; exit }
             if (guest != "" && other > 0) { print "overflow"; exit }
-            d = (ok - e) / e * 100
-            print (d >= -p ? "ok" : "under") }')
+            d = (m - e) / e * 100
+            print (d >= -down ? "ok" : "under") }')
         printf '%s %s limit %s pps: window %d: through %s pps, policed %s ' \
                "$1" "$2" "$3" $vhx_try "$7" "$8" >> policer-rates.log
         printf 'pps, other drops %s pps: %s\n' "$9" "$vhx_verdict" \
                >> policer-rates.log
+        vhx_m=$7
+        if test -n "$6"; then
+            vhx_m=$(awk -v a="$7" -v o="$9" 'BEGIN { print a - o }')
+        fi
         case $vhx_verdict in
-            ok) vhx_rate_within "$7" "$3" "$4"; return 0 ;;
-            over) vhx_rate_within "$7" "$3" "$4"; return 1 ;;
+            ok) vhx_rate_within "$vhx_m" "$3" "${4##*:}"; return 0 ;;
+            over) vhx_rate_within "$vhx_m" "$3" "${4%%:*}"; return 1 ;;
         esac
     done
     tail -3 policer-rates.log
