@@ -292,6 +292,19 @@ vhostx_features_changed(int vid, uint64_t features)
     return 0;
 }
 
+/* A connection opened.  For a client socket the control thread watches
+ * whether the server talks on it. */
+static int
+vhostx_new_connection(int vid)
+{
+    char ifname[PATH_MAX];
+
+    if (!rte_vhost_get_ifname(vid, ifname, sizeof ifname)) {
+        vhostx_ctl_connected(ifname, vid);
+    }
+    return 0;
+}
+
 /* A connection closed.  For a client socket the control thread connects
  * again. */
 static void
@@ -309,6 +322,7 @@ static const struct rte_vhost_device_ops vhostx_ops = {
     .destroy_device = vhostx_destroy_device,
     .vring_state_changed = vhostx_vring_state_changed,
     .features_changed = vhostx_features_changed,
+    .new_connection = vhostx_new_connection,
     .destroy_connection = vhostx_destroy_connection,
 };
 

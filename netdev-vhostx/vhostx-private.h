@@ -323,6 +323,7 @@ void vhostx_note_first_rx(struct netdev_vhostx *);
 void vhostx_ctl_init(void);
 void vhostx_ctl_unregister(char *path);
 void vhostx_ctl_connect(const char *path);
+void vhostx_ctl_connected(const char *path, int vid);
 void vhostx_ctl_disconnected(const char *path);
 void vhostx_ctl_flush(void);
 

@@ -59,14 +59,18 @@ COVERAGE_DEFINE(vhostx_reconnect);
 #define BACKOFF_MIN 1
 #define BACKOFF_MAX 1000
 
-/* A connection whose device does not become ready within this many
+/* A connection on which the server has said nothing within this many
  * milliseconds is dropped and made again: a server that accepted it while
- * still tearing down the previous one may never answer on it. */
+ * still tearing down the previous one may never answer on it.  A server
+ * that talks (QEMU sets up its vrings as soon as it connects) keeps its
+ * connection, however long its guest takes to start the device: a whole
+ * boot, or a whole live migration for a destination QEMU. */
 #define READY_TIMEOUT 2000
 
 enum ctl_op {
     CTL_UNREGISTER,             /* Unregister 'path', forget it. */
     CTL_CONNECT,                /* Keep client socket 'path' connected. */
+    CTL_CONNECTED,              /* A connection on 'path' opened. */
     CTL_DISCONNECTED,           /* A connection on 'path' closed. */
 };
 
@@ -74,6 +78,7 @@ struct ctl_req {
     struct ovs_list node;
     enum ctl_op op;
     char *path;
+    int vid;                    /* CTL_CONNECTED: the connection's device. */
 };
 
 static struct ovs_mutex ctl_mutex = OVS_MUTEX_INITIALIZER;
@@ -90,8 +95,9 @@ struct ctl_client {
     char *path;
     bool registered;            /* Registered with DPDK and connected. */
     long long int ready_deadline;  /* Registered: when to give up waiting
-                                    * for the device, or LLONG_MAX once it
-                                    * is ready. */
+                                    * for the server to talk, or LLONG_MAX
+                                    * once it did. */
+    int conn_vid;               /* The connection's device, or -1. */
     long long int next_try;     /* time_msec() of the next attempt. */
     int backoff;                /* Milliseconds to the attempt after. */
     int wd;                     /* inotify watch on the directory, or -1. */
@@ -108,13 +114,14 @@ ctl_wake(void)
 }
 
 static void
-ctl_request(enum ctl_op op, char *path)
+ctl_request(enum ctl_op op, char *path, int vid)
     OVS_EXCLUDED(ctl_mutex)
 {
     struct ctl_req *req = xmalloc(sizeof *req);
 
     req->op = op;
     req->path = path;
+    req->vid = vid;
     ovs_mutex_lock(&ctl_mutex);
     ovs_list_push_back(&ctl_reqs, &req->node);
     ovs_mutex_unlock(&ctl_mutex);
@@ -126,14 +133,22 @@ ctl_request(enum ctl_op op, char *path)
 void
 vhostx_ctl_unregister(char *path)
 {
-    ctl_request(CTL_UNREGISTER, path);
+    ctl_request(CTL_UNREGISTER, path, -1);
 }
 
 /* Asks the control thread to keep client socket 'path' connected. */
 void
 vhostx_ctl_connect(const char *path)
 {
-    ctl_request(CTL_CONNECT, xstrdup(path));
+    ctl_request(CTL_CONNECT, xstrdup(path), -1);
+}
+
+/* Tells the control thread that a connection on 'path' opened, with device
+ * 'vid'.  Called from a vhost callback: it only queues the news. */
+void
+vhostx_ctl_connected(const char *path, int vid)
+{
+    ctl_request(CTL_CONNECTED, xstrdup(path), vid);
 }
 
 /* Tells the control thread that a connection on 'path' closed.  Called
@@ -141,7 +156,7 @@ vhostx_ctl_connect(const char *path)
 void
 vhostx_ctl_disconnected(const char *path)
 {
-    ctl_request(CTL_DISCONNECTED, xstrdup(path));
+    ctl_request(CTL_DISCONNECTED, xstrdup(path), -1);
 }
 
 /* Waits until the control thread has carried out every request made so
@@ -244,6 +259,7 @@ client_try(struct ctl_client *c, long long int now)
     if (!vhostx_register_socket(c->path, true, NULL)) {
         c->registered = true;
         c->ready_deadline = now + READY_TIMEOUT;
+        c->conn_vid = -1;
         c->waiting_logged = false;
         c->backoff = BACKOFF_MIN;
         c->next_try = LLONG_MAX;
@@ -289,9 +305,15 @@ client_check_ready(struct ctl_client *c, long long int now)
 
     if (client_is_ready(c->path)) {
         c->ready_deadline = LLONG_MAX;
+    } else if (c->conn_vid >= 0 && rte_vhost_get_vring_num(c->conn_vid)) {
+        /* The server set up vrings: it is alive, and its guest will start
+         * the device when it is ready. */
+        VLOG_DBG("%s: the server talks; waiting for its guest", c->path);
+        c->ready_deadline = LLONG_MAX;
     } else if (now >= c->ready_deadline) {
-        VLOG_WARN_RL(&rl, "%s: no vhost device %d ms after connecting, "
-                     "connecting again", c->path, READY_TIMEOUT);
+        VLOG_WARN_RL(&rl, "%s: the server said nothing %d ms after "
+                     "connecting, connecting again", c->path,
+                     READY_TIMEOUT);
         rte_vhost_driver_unregister(c->path);
         c->registered = false;
         c->next_try = now;
@@ -331,13 +353,23 @@ ctl_handle(struct ctl_req *req)
             c = xzalloc(sizeof *c);
             c->path = xstrdup(req->path);
             c->wd = -1;
+            c->conn_vid = -1;
             c->backoff = BACKOFF_MIN;
             ovs_list_push_back(&clients, &c->node);
         }
         c->next_try = now;
         break;
 
+    case CTL_CONNECTED:
+        if (c && c->registered) {
+            c->conn_vid = req->vid;
+        }
+        break;
+
     case CTL_DISCONNECTED:
+        if (c) {
+            c->conn_vid = -1;
+        }
         if (c && c->registered) {
             /* Without DPDK's reconnection a client socket is done once its
              * connection closes: register it again and connect at once,
