@@ -309,6 +309,42 @@ vhostx_check_socket(struct netdev_vhostx *dev,
     return error ? error : vhostx_clear_stale_socket(cfg->path, msgp);
 }
 
+/* Sets the socket path of 'dev', by which the vhost callbacks find it, to
+ * 'path' (may be NULL). */
+static void
+vhostx_set_sock_path(struct netdev_vhostx *dev, const char *path)
+    OVS_EXCLUDED(vhostx_mutex, dev->mutex)
+{
+    ovs_mutex_lock(&vhostx_mutex);
+    ovs_mutex_lock(&dev->mutex);
+    free(dev->sock_path);
+    dev->sock_path = nullable_xstrdup(path);
+    ovs_mutex_unlock(&dev->mutex);
+    ovs_mutex_unlock(&vhostx_mutex);
+}
+
+/* Starts the socket of 'cfg' for 'dev', which has none.  The path is set
+ * first: a peer may connect, and its device become ready, before
+ * vhostx_driver_start() returns, and the callbacks would not find the port
+ * without it. */
+static int
+vhostx_start_socket(struct netdev_vhostx *dev,
+                    const struct vhostx_sock_cfg *cfg, char **msgp)
+    OVS_EXCLUDED(vhostx_mutex, dev->mutex)
+{
+    int error;
+
+    /* Let a port that used the same path finish closing it first, so that
+     * the callbacks of its device do not find this port. */
+    vhostx_ctl_flush();
+    vhostx_set_sock_path(dev, cfg->path);
+    error = vhostx_driver_start(cfg, msgp);
+    if (error) {
+        vhostx_set_sock_path(dev, NULL);
+    }
+    return error;
+}
+
 /* Makes 'cfg' the configuration of 'dev': registers its socket unless it
  * is the one registered already, and applies the rest.  On failure leaves
  * 'dev' as it was, as far as it can, and returns a positive errno value
@@ -351,29 +387,18 @@ vhostx_apply_config(struct netdev_vhostx *dev, struct vhostx_sock_cfg *cfg,
             goto out;
         }
         vhostx_detach_socket(dev);
-        error = vhostx_driver_start(cfg, msgp);
+        error = vhostx_start_socket(dev, cfg, msgp);
         if (error) {
             char *msg2 = NULL;
 
             /* Go back to the socket that worked, if there was one. */
-            if (old.path && vhostx_driver_start(&old, &msg2)) {
+            if (old.path && vhostx_start_socket(dev, &old, &msg2)) {
                 VLOG_ERR("%s: could not restore socket %s: %s", name,
                          old.path, msg2);
                 free(msg2);
-            } else if (old.path) {
-                ovs_mutex_lock(&vhostx_mutex);
-                ovs_mutex_lock(&dev->mutex);
-                dev->sock_path = xstrdup(old.path);
-                ovs_mutex_unlock(&dev->mutex);
-                ovs_mutex_unlock(&vhostx_mutex);
             }
             goto out;
         }
-        ovs_mutex_lock(&vhostx_mutex);
-        ovs_mutex_lock(&dev->mutex);
-        dev->sock_path = xstrdup(cfg->path);
-        ovs_mutex_unlock(&dev->mutex);
-        ovs_mutex_unlock(&vhostx_mutex);
         VLOG_INFO("%s: vhost-user %s socket %s", name,
                   (cfg->client
                    ? "client, connecting to" : "server, listening on"),
