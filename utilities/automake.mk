@@ -5,6 +5,7 @@ EXTRA_DIST += \
 	utilities/vhostx-build.sh \
 	utilities/vhostx-check \
 	utilities/vhostx-demo \
+	utilities/vhostx-emc-hotpath-bench \
 	utilities/vhostx-isolate \
 	utilities/vhostx-lib.sh \
 	utilities/vhostx-patches \
