@@ -334,8 +334,9 @@ vhostx_start_socket(struct netdev_vhostx *dev,
 {
     int error;
 
-    /* Let a port that used the same path finish closing it first, so that
-     * the callbacks of its device do not find this port. */
+    /* Let a port that used the same path finish closing it first: its
+     * registration must be gone before we make ours, and the callbacks of
+     * its device must not find this port. */
     vhostx_ctl_flush();
     vhostx_set_sock_path(dev, cfg->path);
     error = vhostx_driver_start(cfg, msgp);

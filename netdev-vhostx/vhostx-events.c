@@ -420,18 +420,15 @@ vhostx_register_socket(const char *path, bool client, char **errp)
 
 /* Starts the socket of 'cfg': a server socket is registered and listening
  * when this returns; a client socket is handed to the control thread, which
- * connects to it as soon as it can.  Returns 0 if successful, otherwise a
- * positive errno value and an error message in '*errp', which the caller
- * must free. */
+ * connects to it as soon as it can.  The caller has flushed the control
+ * thread (vhostx_ctl_flush()), so that a port that used the same path has
+ * unregistered it.  Returns 0 if successful, otherwise a positive errno
+ * value and an error message in '*errp', which the caller must free. */
 int
 vhostx_driver_start(const struct vhostx_sock_cfg *cfg, char **errp)
     OVS_EXCLUDED(vhostx_mutex)
 {
     int err;
-
-    /* A port using the same path may have just been deleted or changed:
-     * its registration must be gone before we make ours. */
-    vhostx_ctl_flush();
 
     if (cfg->client) {
         vhostx_ctl_connect(cfg->path);

@@ -185,7 +185,7 @@ vhostx_policer_admit(struct vhostx_policer *p, uint64_t now,
         }
         if ((!mb->mult || (int64_t) vhostx_meter_ticks(mb, acc_b) <= room_b)
             && (!mp->mult || (int64_t) vhostx_meter_ticks(mp, n) <= room_p)) {
-            mask = n < 32 ? (UINT32_C(1) << n) - 1 : UINT32_MAX;
+            mask = vhostx_batch_mask(n);
             acc_p = n;
         } else {
             /* Frame by frame. */

@@ -285,6 +285,14 @@ bool vhostx_sock_cfg_same_socket(const struct vhostx_sock_cfg *,
 void vhostx_sock_cfg_copy(struct vhostx_sock_cfg *dst,
                           const struct vhostx_sock_cfg *src);
 
+/* Returns the mask of a batch of 'n' packets, bit i for packet i, as
+ * vhostx_policer_admit() returns it when it admits them all. */
+static inline uint32_t
+vhostx_batch_mask(int n)
+{
+    return n < 32 ? (UINT32_C(1) << n) - 1 : UINT32_MAX;
+}
+
 /* vhostx-policer.c: rate limiting.  Pure functions but for the meters'
  * atomics, so that the unit suite can drive them without DPDK. */
 struct vhostx_policer *vhostx_policer_create(const struct vhostx_policer_cfg *,

@@ -175,7 +175,7 @@ vhostx_police(struct vhostx_policer *policer, struct rte_mbuf **pkts, int *n,
         lens[i] = rte_pktmbuf_pkt_len(pkts[i]);
     }
     admitted = vhostx_policer_admit(policer, rte_get_tsc_cycles(), lens, *n);
-    if (admitted == (*n < 32 ? (UINT32_C(1) << *n) - 1 : UINT32_MAX)) {
+    if (admitted == vhostx_batch_mask(*n)) {
         return 0;
     }
     for (int i = 0; i < *n; i++) {
