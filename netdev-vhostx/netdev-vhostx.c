@@ -76,6 +76,11 @@ netdev_vhostx_construct(struct netdev *netdev)
     dev->sock_path = NULL;
     memset(&dev->cfg, 0, sizeof dev->cfg);
     dev->config_error = NULL;
+    memset(&dev->sock_id, 0, sizeof dev->sock_id);
+    dev->sock_fault = NULL;
+    dev->mp_fault = NULL;
+    dev->mp_retry_ms = 0;
+    dev->mp_backoff_ms = 0;
     ovsrcu_init(&dev->ingress_policer, NULL);
     ovsrcu_init(&dev->egress_policer, NULL);
     memset(dev->ingress_req, 0, sizeof dev->ingress_req);
@@ -148,21 +153,25 @@ static void
 vhostx_detach_socket(struct netdev_vhostx *dev)
     OVS_EXCLUDED(vhostx_mutex, dev->mutex)
 {
+    struct vhostx_sock_id id;
     char *path;
 
     ovs_mutex_lock(&vhostx_mutex);
     ovs_mutex_lock(&dev->mutex);
     path = dev->sock_path;
     dev->sock_path = NULL;
+    id = dev->sock_id;
+    memset(&dev->sock_id, 0, sizeof dev->sock_id);
     ovs_mutex_unlock(&dev->mutex);
     ovs_mutex_unlock(&vhostx_mutex);
 
     if (path) {
         /* We may be called with netdev_mutex held, so the control thread
-         * unregisters the socket, which also removes a server socket. */
+         * unregisters the socket, which also removes a server socket (but
+         * only if it is still ours). */
         VLOG_INFO("%s: closing vhost-user socket %s",
                   netdev_get_name(&dev->up), path);
-        vhostx_ctl_unregister(path);
+        vhostx_ctl_unregister(path, &id);
     }
 }
 
@@ -180,6 +189,8 @@ netdev_vhostx_destruct(struct netdev *netdev)
 
     vhostx_sock_cfg_destroy(&dev->cfg);
     free(dev->config_error);
+    free(dev->sock_fault);
+    free(dev->mp_fault);
     vhostx_replace_policer(&dev->ingress_policer, NULL);
     vhostx_replace_policer(&dev->egress_policer, NULL);
     free(dev->qos_type);
@@ -342,7 +353,38 @@ vhostx_start_socket(struct netdev_vhostx *dev,
     error = vhostx_driver_start(cfg, msgp);
     if (error) {
         vhostx_set_sock_path(dev, NULL);
+    } else if (!cfg->client) {
+        struct vhostx_sock_id id;
+
+        vhostx_sock_identify(cfg->path, &id);
+        ovs_mutex_lock(&dev->mutex);
+        dev->sock_id = id;
+        ovs_mutex_unlock(&dev->mutex);
     }
+    return error;
+}
+
+/* Creates the server socket of 'dev' again, with its current
+ * configuration, after its file was removed.  Returns 0 or a positive
+ * errno value with a message in '*msgp'; then, if the path is taken by
+ * something else, 'dev' keeps its registration and that file stays. */
+int
+vhostx_restart_server_socket(struct netdev_vhostx *dev, char **msgp)
+    OVS_EXCLUDED(vhostx_mutex)
+{
+    struct vhostx_sock_cfg cfg;
+    int error;
+
+    ovs_mutex_lock(&dev->mutex);
+    vhostx_sock_cfg_copy(&cfg, &dev->cfg);
+    ovs_mutex_unlock(&dev->mutex);
+
+    error = vhostx_check_socket(dev, &cfg, msgp);
+    if (!error) {
+        vhostx_detach_socket(dev);
+        error = vhostx_start_socket(dev, &cfg, msgp);
+    }
+    vhostx_sock_cfg_destroy(&cfg);
     return error;
 }
 
@@ -382,11 +424,6 @@ vhostx_apply_config(struct netdev_vhostx *dev, struct vhostx_sock_cfg *cfg,
         if (error) {
             goto out;
         }
-        if (!dev->mp && !vhostx_mempool_get(dev->requested_numa,
-                                            dev->requested_mtu, msgp)) {
-            error = ENOMEM;
-            goto out;
-        }
         vhostx_detach_socket(dev);
         error = vhostx_start_socket(dev, cfg, msgp);
         if (error) {
@@ -408,6 +445,8 @@ vhostx_apply_config(struct netdev_vhostx *dev, struct vhostx_sock_cfg *cfg,
 
     ovs_mutex_lock(&dev->mutex);
     vhostx_sock_cfg_destroy(&dev->cfg);
+    free(dev->sock_fault);
+    dev->sock_fault = NULL;
     dev->cfg = *cfg;
     memset(cfg, 0, sizeof *cfg);
     atomic_store_relaxed(&dev->tx_retries_max, dev->cfg.tx_retries_max);
@@ -469,18 +508,21 @@ netdev_vhostx_set_config(struct netdev *netdev, const struct smap *args,
 }
 
 /* Returns the reasons why the last options, ingress policing or QoS were
- * refused, or NULL if none was. */
+ * refused, and the faults that the port is recovering from (see
+ * vhostx-recover.c), or NULL if there are none. */
 static char *
 netdev_vhostx_get_config_error(const struct netdev *netdev)
 {
     struct netdev_vhostx *dev = netdev_vhostx_cast(netdev);
-    const char *errors[3];
+    const char *errors[5];
     struct ds s = DS_EMPTY_INITIALIZER;
 
     ovs_mutex_lock(&dev->mutex);
     errors[0] = dev->config_error;
     errors[1] = dev->policing_error;
     errors[2] = dev->qos_error;
+    errors[3] = dev->sock_fault;
+    errors[4] = dev->mp_fault;
     for (size_t i = 0; i < ARRAY_SIZE(errors); i++) {
         if (errors[i]) {
             ds_put_format(&s, "%s%s", s.length ? "; " : "", errors[i]);
@@ -727,13 +769,26 @@ static int
 netdev_vhostx_reconfigure(struct netdev *netdev)
 {
     struct netdev_vhostx *dev = netdev_vhostx_cast(netdev);
-    struct rte_mempool *mp;
+    struct rte_mempool *mp = NULL;
     char *msg = NULL;
+    int vid;
 
     ovs_mutex_lock(&vhostx_mutex);
     ovs_mutex_lock(&dev->mutex);
-    mp = vhostx_mempool_get(dev->requested_numa, dev->requested_mtu, &msg);
-    if (mp) {
+    /* A port gets its mbufs when a guest first attaches. */
+    atomic_read(&dev->vid, &vid);
+    if (dev->mp || vid >= 0) {
+        mp = vhostx_mempool_get(dev->requested_numa, dev->requested_mtu,
+                                &msg);
+    }
+    if (mp || !dev->mp) {
+        if (mp || vid < 0) {
+            free(dev->mp_fault);
+            dev->mp_fault = NULL;
+        } else {
+            /* vhostx-recover.c tries again. */
+            vhostx_note_mp_fault(dev, msg);
+        }
         dev->mp = mp;
         dev->mtu = dev->requested_mtu;
         dev->max_frame = vhostx_frame_len(dev->mtu);
@@ -744,8 +799,8 @@ netdev_vhostx_reconfigure(struct netdev *netdev)
          * and MTU that work. */
         VLOG_ERR("%s: %s; keeping MTU %d", netdev_get_name(netdev), msg,
                  dev->mtu);
-        free(msg);
     }
+    free(msg);
 
     netdev->n_rxq = dev->requested_n_rxq;
     netdev->n_txq = dev->requested_n_txq;
@@ -916,6 +971,12 @@ vhostx_get_status(const struct netdev_vhostx *dev_, struct smap *smap)
     smap_add_format(smap, "mtu", "%d", dev->mtu);
     smap_add_format(smap, "tx-retries-max", "%d", dev->cfg.tx_retries_max);
     smap_add_format(smap, "link-resets", "%lld", dev->link_resets);
+    if (dev->sock_fault) {
+        smap_add(smap, "socket-error", dev->sock_fault);
+    }
+    if (dev->mp_fault) {
+        smap_add(smap, "mbuf-error", dev->mp_fault);
+    }
     vhostx_policer_status(smap, "ingress-policer",
                           ovsrcu_get_protected(struct vhostx_policer *,
                                                &dev->ingress_policer));
@@ -966,12 +1027,14 @@ static void
 netdev_vhostx_run(const struct netdev_class *class OVS_UNUSED)
 {
     vhostx_events_run();
+    vhostx_recover_run();
 }
 
 static void
 netdev_vhostx_wait(const struct netdev_class *class OVS_UNUSED)
 {
     vhostx_events_wait();
+    vhostx_recover_wait();
 }
 
 /* Reads the global settings of the provider from the Open_vSwitch table's

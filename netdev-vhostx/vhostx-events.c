@@ -518,7 +518,10 @@ vhostx_events_run(void)
                 numa = dev->requested_numa;
             }
             if (n_qp != dev->requested_n_rxq
-                || numa != dev->requested_numa) {
+                || numa != dev->requested_numa
+                || (!dev->mp && !dev->mp_fault)) {
+                /* A guest's first attach also gets the port its mbufs;
+                 * if that failed, vhostx-recover.c tries again. */
                 dev->requested_n_rxq = n_qp;
                 dev->requested_numa = numa;
                 netdev_request_reconfigure(&dev->up);

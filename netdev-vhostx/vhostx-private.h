@@ -87,6 +87,13 @@ struct vhostx_sock_cfg {
     int tx_retries_max;         /* Transmit retries on a full ring. */
 };
 
+/* Which file a server socket is, to tell it from whatever an operator or
+ * another program may put at its path later.  'ino' is 0 if unknown. */
+struct vhostx_sock_id {
+    dev_t dev;
+    ino_t ino;
+};
+
 /* Counters of one vring.  Each has a single writer at a time (the PMD that
  * polls the rx queue, or the holder of the tx lock); readers use relaxed
  * atomic loads. */
@@ -209,6 +216,16 @@ struct netdev_vhostx {
     struct vhostx_sock_cfg cfg OVS_GUARDED;   /* Working configuration. */
     char *config_error OVS_GUARDED;     /* Last change refused, or NULL. */
 
+    /* Faults that vhostx-recover.c watches for and recovers from, set and
+     * cleared by the main thread: which file our server socket is, why it
+     * cannot be reached, why the port has no mbufs, and when to try again
+     * to get them. */
+    struct vhostx_sock_id sock_id OVS_GUARDED;
+    char *sock_fault OVS_GUARDED;
+    char *mp_fault OVS_GUARDED;
+    long long int mp_retry_ms OVS_GUARDED;
+    int mp_backoff_ms OVS_GUARDED;
+
     bool link_up OVS_GUARDED;           /* As last applied by run(). */
     long long int link_resets OVS_GUARDED;
     struct eth_addr hwaddr OVS_GUARDED;
@@ -222,7 +239,8 @@ struct netdev_vhostx {
     int requested_numa OVS_GUARDED;
 
     /* Applied by reconfigure(), while no datapath thread uses the port; read
-     * by the datapath threads without locks. */
+     * by the datapath threads without locks.  'mp' is NULL until a guest
+     * first attaches: a port without a guest takes no hugepage memory. */
     int mtu;
     int numa_id;
     uint32_t max_frame;                 /* Longest frame, from 'mtu'. */
@@ -329,14 +347,23 @@ void vhostx_note_first_rx(struct netdev_vhostx *);
 /* vhostx-reconnect.c: the control thread, which unregisters sockets and
  * keeps client sockets connected. */
 void vhostx_ctl_init(void);
-void vhostx_ctl_unregister(char *path);
+void vhostx_ctl_unregister(char *path, const struct vhostx_sock_id *);
 void vhostx_ctl_connect(const char *path);
 void vhostx_ctl_connected(const char *path, int vid);
 void vhostx_ctl_disconnected(const char *path);
 void vhostx_ctl_flush(void);
 
+/* vhostx-recover.c: recovery from a removed server socket and from
+ * hugepage exhaustion. */
+void vhostx_recover_run(void);
+void vhostx_recover_wait(void);
+void vhostx_sock_identify(const char *path, struct vhostx_sock_id *);
+void vhostx_note_mp_fault(struct netdev_vhostx *dev, const char *msg)
+    OVS_REQUIRES(dev->mutex);
+
 /* vhostx-rxtx.c: mempools, receive, transmit. */
 struct rte_mempool *vhostx_mempool_get(int numa, int mtu, char **errp);
+void vhostx_mempool_format(struct ds *);
 int netdev_vhostx_send(struct netdev *, int qid, struct dp_packet_batch *,
                        bool concurrent_txq);
 struct netdev_rxq *netdev_vhostx_rxq_alloc(void);
@@ -356,6 +383,8 @@ int netdev_vhostx_get_custom_stats(const struct netdev *,
 void vhostx_format_features(struct ds *, uint64_t features);
 
 /* netdev-vhostx.c. */
+int vhostx_restart_server_socket(struct netdev_vhostx *, char **msgp)
+    OVS_EXCLUDED(vhostx_mutex);
 void vhostx_get_status(const struct netdev_vhostx *, struct smap *);
 void vhostx_get_reconnect_status(const struct netdev_vhostx *, struct smap *)
     OVS_REQUIRES(vhostx_mutex);

@@ -79,6 +79,7 @@ struct ctl_req {
     enum ctl_op op;
     char *path;
     int vid;                    /* CTL_CONNECTED: the connection's device. */
+    struct vhostx_sock_id id;   /* CTL_UNREGISTER: our server socket file. */
 };
 
 static struct ovs_mutex ctl_mutex = OVS_MUTEX_INITIALIZER;
@@ -114,14 +115,18 @@ ctl_wake(void)
 }
 
 static void
-ctl_request(enum ctl_op op, char *path, int vid)
+ctl_request(enum ctl_op op, char *path, int vid,
+            const struct vhostx_sock_id *id)
     OVS_EXCLUDED(ctl_mutex)
 {
-    struct ctl_req *req = xmalloc(sizeof *req);
+    struct ctl_req *req = xzalloc(sizeof *req);
 
     req->op = op;
     req->path = path;
     req->vid = vid;
+    if (id) {
+        req->id = *id;
+    }
     ovs_mutex_lock(&ctl_mutex);
     ovs_list_push_back(&ctl_reqs, &req->node);
     ovs_mutex_unlock(&ctl_mutex);
@@ -129,18 +134,21 @@ ctl_request(enum ctl_op op, char *path, int vid)
 }
 
 /* Hands 'path' to the control thread, which unregisters it from DPDK and
- * frees it.  Safe to call with OVS locks held. */
+ * frees it.  For a server socket, 'id' says which file is ours: DPDK
+ * removes a server socket's path when it unregisters it, and the control
+ * thread keeps whatever else is there by then.  Safe to call with OVS locks
+ * held. */
 void
-vhostx_ctl_unregister(char *path)
+vhostx_ctl_unregister(char *path, const struct vhostx_sock_id *id)
 {
-    ctl_request(CTL_UNREGISTER, path, -1);
+    ctl_request(CTL_UNREGISTER, path, -1, id);
 }
 
 /* Asks the control thread to keep client socket 'path' connected. */
 void
 vhostx_ctl_connect(const char *path)
 {
-    ctl_request(CTL_CONNECT, xstrdup(path), -1);
+    ctl_request(CTL_CONNECT, xstrdup(path), -1, NULL);
 }
 
 /* Tells the control thread that a connection on 'path' opened, with device
@@ -148,7 +156,7 @@ vhostx_ctl_connect(const char *path)
 void
 vhostx_ctl_connected(const char *path, int vid)
 {
-    ctl_request(CTL_CONNECTED, xstrdup(path), vid);
+    ctl_request(CTL_CONNECTED, xstrdup(path), vid, NULL);
 }
 
 /* Tells the control thread that a connection on 'path' closed.  Called
@@ -156,7 +164,7 @@ vhostx_ctl_connected(const char *path, int vid)
 void
 vhostx_ctl_disconnected(const char *path)
 {
-    ctl_request(CTL_DISCONNECTED, xstrdup(path), -1);
+    ctl_request(CTL_DISCONNECTED, xstrdup(path), -1, NULL);
 }
 
 /* Waits until the control thread has carried out every request made so
@@ -332,6 +340,45 @@ client_forget(struct ctl_client *c)
     free(c);
 }
 
+/* Unregisters server socket 'path', whose file was 'id', from DPDK.  DPDK
+ * then removes 'path', whatever it names: if it no longer names our socket
+ * (an operator or another program removed ours and put something else
+ * there), a second name keeps that file while DPDK removes the first, and
+ * gives it its name back. */
+static void
+ctl_unregister_server(const char *path, const struct vhostx_sock_id *id)
+{
+    char *keep = NULL;
+    struct stat st;
+
+    if (id->ino && !lstat(path, &st)
+        && (st.st_ino != id->ino || st.st_dev != id->dev)) {
+        keep = xasprintf("%s.vhostx-keep.%ld", path, (long) getpid());
+        if (link(path, keep)) {
+            VLOG_ERR("%s is no longer our vhost-user socket and cannot be "
+                     "kept while unregistering it (%s): leaving it "
+                     "registered, so that it is not removed", path,
+                     ovs_strerror(errno));
+            free(keep);
+            return;
+        }
+    }
+    if (rte_vhost_driver_unregister(path)) {
+        VLOG_WARN("could not unregister vhost-user socket %s", path);
+    }
+    if (keep) {
+        if (link(keep, path)) {
+            VLOG_WARN("could not give %s its name back (%s): it is now %s",
+                      path, ovs_strerror(errno), keep);
+        } else {
+            unlink(keep);
+            VLOG_INFO("%s is no longer our vhost-user socket: left it in "
+                      "place", path);
+        }
+        free(keep);
+    }
+}
+
 static void
 ctl_handle(struct ctl_req *req)
 {
@@ -342,9 +389,8 @@ ctl_handle(struct ctl_req *req)
     case CTL_UNREGISTER:
         if (c) {
             client_forget(c);
-        } else if (rte_vhost_driver_unregister(req->path)) {
-            VLOG_WARN("could not unregister vhost-user socket %s",
-                      req->path);
+        } else {
+            ctl_unregister_server(req->path, &req->id);
         }
         break;
 

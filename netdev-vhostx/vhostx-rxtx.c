@@ -31,6 +31,7 @@
 #include "vhostx-private.h"
 #include "coverage.h"
 #include "dp-packet.h"
+#include "openvswitch/dynamic-string.h"
 #include "openvswitch/vlog.h"
 
 VLOG_DEFINE_THIS_MODULE(vhostx_rxtx);
@@ -124,6 +125,28 @@ vhostx_mempool_get(int numa, int mtu, char **errp)
 out:
     ovs_mutex_unlock(&mp_mutex);
     return mp;
+}
+
+/* Appends a line about each mbuf pool to 's': its NUMA node, frame room,
+ * size and how many of its mbufs are in use (neither free in the pool nor
+ * in a thread's cache). */
+void
+vhostx_mempool_format(struct ds *s)
+    OVS_EXCLUDED(mp_mutex)
+{
+    struct vhostx_mp *vmp;
+
+    ovs_mutex_lock(&mp_mutex);
+    LIST_FOR_EACH (vmp, node, &vhostx_mps) {
+        ds_put_format(s, "%s: numa %d, %u bytes per mbuf, %u mbufs, "
+                      "%u in use\n", vmp->mp->name, vmp->numa,
+                      vmp->data_room, vmp->mp->size,
+                      rte_mempool_in_use_count(vmp->mp));
+    }
+    if (ovs_list_is_empty(&vhostx_mps)) {
+        ds_put_cstr(s, "no mbuf pools: no guest has attached yet\n");
+    }
+    ovs_mutex_unlock(&mp_mutex);
 }
 
 /* Marks the start of a burst on 'q' and returns the device's vid, or -1 if
@@ -238,6 +261,12 @@ netdev_vhostx_rxq_recv(struct netdev_rxq *rxq, struct dp_packet_batch *batch,
 
     vid = vhostx_burst_begin(dev, q);
     if (vid < 0) {
+        return EAGAIN;
+    }
+    if (OVS_UNLIKELY(!dev->mp)) {
+        /* No mbufs yet (see vhostx-recover.c): the guest's packets wait in
+         * its ring. */
+        vhostx_burst_end(q);
         return EAGAIN;
     }
     n = rte_vhost_dequeue_burst(vid, VHOSTX_GUEST_TXQ(qid), dev->mp,

@@ -25,6 +25,7 @@ SYSTEM_TESTSUITE_AT = \
 	tests/system-vhostx.at \
 	tests/system-vhostx-port.at \
 	tests/system-vhostx-reconnect.at \
+	tests/system-vhostx-faults.at \
 	tests/system-vhostx-policer.at \
 	tests/system-vhostx-policer-rate.at
 VM_TESTSUITE_AT = \

@@ -11,4 +11,5 @@ EXTRA_DIST += \
 	utilities/vhostx-patches \
 	utilities/vhostx-policer-bench \
 	utilities/vhostx-reconnect-bench \
+	utilities/vhostx-soak \
 	utilities/vhostx-vm
