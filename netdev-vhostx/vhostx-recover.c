@@ -28,8 +28,10 @@
  *     when a guest first attaches; if hugepage memory is exhausted then,
  *     the port stays, says why (log, status, error column) and tries again
  *     after 1, 2, 4 and then every 8 seconds, until memory is free.  The
- *     guest's link is up meanwhile: OVS can send to it, which needs no
- *     mbufs of ours, and what the guest sends waits in its ring.
+ *     guest's link is up meanwhile: OVS sends it the packets that are
+ *     already in mbufs (those received from other DPDK ports) and drops,
+ *     counted, those it would have to copy into mbufs of ours; what the
+ *     guest sends waits in its ring.
  *
  * Both faults show in the Interface's status ('socket-error',
  * 'mbuf-error') and error column while they last. */

@@ -385,8 +385,10 @@ netdev_vhostx_send(struct netdev *netdev, int qid,
         if (packet->source == DPBUF_DPDK) {
             m = (struct rte_mbuf *) packet;
         } else {
+            /* A port without a pool (no guest has attached yet, or
+             * hugepages ran out, see vhostx-recover.c) cannot copy. */
             COVERAGE_INC(vhostx_tx_copy);
-            m = vhostx_copy_to_mbuf(dev->mp, packet);
+            m = dev->mp ? vhostx_copy_to_mbuf(dev->mp, packet) : NULL;
             if (!m) {
                 n_dropped++;
                 continue;
