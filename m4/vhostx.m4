@@ -131,3 +131,49 @@ AC_DEFUN([VHOSTX_WARNING_FLAGS], [
   fi
   AC_SUBST([WARNING_FLAGS])
 ])
+
+dnl VHOSTX_SANITIZERS
+dnl
+dnl --enable-sanitizers builds our library, the test program and the
+dnl bundled OVS with AddressSanitizer and UndefinedBehaviorSanitizer.
+dnl UBSan recovers: a process goes on after a report, so that one run
+dnl reports every faulty site, and the test suites fail a test on the
+dnl report file that it leaves (tests/atlocal.in).  ASan errors are always
+dnl fatal.  An OVS tree of one's own (--with-ovs-source) must have been
+dnl configured with the same flags in its CFLAGS, or ovs-vswitchd does not
+dnl link with our instrumented objects.
+AC_DEFUN([VHOSTX_SANITIZERS], [
+  AC_ARG_ENABLE([sanitizers],
+    [AS_HELP_STRING([--enable-sanitizers],
+                    [build with AddressSanitizer and
+                     UndefinedBehaviorSanitizer, OVS too (for testing)])],
+    [], [enable_sanitizers=no])
+  SANITIZER_FLAGS=
+  case $enable_sanitizers in
+    yes)
+      SANITIZER_FLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer"
+      SANITIZER_FLAGS="$SANITIZER_FLAGS -fno-common"
+      AC_MSG_CHECKING([whether $CC can build with $SANITIZER_FLAGS])
+      vhostx_save_CFLAGS=$CFLAGS
+      CFLAGS="$CFLAGS $SANITIZER_FLAGS"
+      AC_LINK_IFELSE([AC_LANG_PROGRAM([], [])],
+        [AC_MSG_RESULT([yes])],
+        [AC_MSG_RESULT([no])
+         AC_MSG_ERROR([$CC cannot link with $SANITIZER_FLAGS: install
+libasan and libubsan ('apt-get install gcc', which brings them on Debian
+12)])])
+      CFLAGS=$vhostx_save_CFLAGS
+      if test "$bundled_ovs" = no \
+         && ! grep -q '^CFLAGS = .*-fsanitize=address' \
+                   "$OVS_BUILDDIR/Makefile"; then
+        AC_MSG_ERROR([--enable-sanitizers: $OVS_BUILDDIR was not configured
+with -fsanitize=address,undefined: configure it with
+CFLAGS='-g -O2 $SANITIZER_FLAGS' and rebuild it])
+      fi
+      ;;
+    no) ;;
+    *) AC_MSG_ERROR([--enable-sanitizers takes no value]) ;;
+  esac
+  AC_SUBST([SANITIZER_FLAGS])
+  AM_CONDITIONAL([SANITIZERS], [test "$enable_sanitizers" = yes])
+])

@@ -37,7 +37,7 @@ VM_TESTSUITE_AT = \
 	tests/vm-migration.at \
 	tests/vm-two-hosts.at
 EXTRA_DIST += $(TESTSUITE_AT) $(SYSTEM_TESTSUITE_AT) $(VM_TESTSUITE_AT) \
-	tests/atlocal.in
+	tests/atlocal.in tests/lsan.supp
 DISTCLEANFILES += tests/atconfig tests/atlocal
 
 TESTSUITE = tests/testsuite
@@ -81,6 +81,43 @@ check-system: all tests/atconfig tests/atlocal $(SYSTEM_TESTSUITE)
 	$(SHELL) '$(SYSTEM_TESTSUITE)' -C tests \
 	    AUTOTEST_PATH='$(AUTOTEST_PATH)' $(TESTSUITEFLAGS)
 PHONY += check-system
+
+# With --enable-sanitizers: the unit suite, then a short subset of the
+# system suite (root, hugepages; in namespaces of its own, as
+# utilities/vhostx-check runs it), both failing a test on any ASan, LSan or
+# UBSan report (tests/atlocal.in, tests/vhostx-macros.at).  The subset
+# covers both roles, traffic, live role switches with reconnects, a
+# handover and refused options on live ports, in a few minutes; it leaves
+# out the tests that kill and restart a peer 50 times (10 minutes each
+# under ASan on two busy cores) and those that measure rates (policers),
+# which a busy machine fails under ASan.  Keywords match test titles too,
+# hence "role,!reconnect".  SANITIZERS_SYSTEM_FLAGS='' runs the whole
+# system suite.
+SANITIZERS_SYSTEM_FLAGS = -k traffic -k 'role,!reconnect' -k handover \
+	-k 'bad-input,!policer'
+if SANITIZERS
+check-sanitizers: all tests/atconfig tests/atlocal $(TESTSUITE) \
+		$(SYSTEM_TESTSUITE)
+	@rc=0; \
+	echo "== unit suite, ASan and UBSan"; \
+	$(SHELL) '$(TESTSUITE)' -C tests AUTOTEST_PATH='$(AUTOTEST_PATH)' \
+	    -j2 $(TESTSUITEFLAGS) || rc=1; \
+	echo "== system suite, ASan and UBSan: $(SANITIZERS_SYSTEM_FLAGS)"; \
+	isolate=; \
+	if test "`id -u`" = 0 && test "$${VHOSTX_ISOLATE:-yes}" = yes; then \
+	    isolate='$(abs_top_srcdir)/utilities/vhostx-isolate'; \
+	fi; \
+	$$isolate $(SHELL) '$(SYSTEM_TESTSUITE)' -C tests \
+	    AUTOTEST_PATH='$(AUTOTEST_PATH)' $(SANITIZERS_SYSTEM_FLAGS) \
+	    $(TESTSUITEFLAGS) || rc=1; \
+	exit $$rc
+else
+check-sanitizers:
+	@echo "check-sanitizers: this build has no sanitizers: configure it" \
+	     "with --enable-sanitizers (in a build directory of its own)"
+	@exit 1
+endif
+PHONY += check-sanitizers
 
 # The VM suite: QEMU guests (utilities/vhostx-vm) on dpdkvhostx ports.  It
 # needs what the system suite needs plus QEMU; its tests skip, saying so,

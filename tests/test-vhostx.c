@@ -58,12 +58,15 @@
 #include "smap.h"
 #include "util.h"
 
+/* Prints 'error', or else 'result', and frees both (either may be NULL
+ * but not both). */
 static int
 report(char *error, char *result)
 {
     if (error) {
         printf("error: %s\n", error);
         free(error);
+        free(result);
         return 1;
     }
     printf("%s\n", result);
@@ -292,7 +295,7 @@ policer_threads(int argc, char *argv[])
 int
 main(int argc, char *argv[])
 {
-    char *result;
+    char *result = NULL;
 
     set_program_name(argv[0]);
     if (argc == 3 && !strcmp(argv[1], "check-name")) {
