@@ -207,14 +207,30 @@ netdev_vhostx_dealloc(struct netdev *netdev)
     free(netdev_vhostx_cast(netdev));
 }
 
+/* Returns what kind of file 'mode' is, for messages. */
+static const char *
+vhostx_file_kind(mode_t mode)
+{
+    return (S_ISLNK(mode) ? "a symbolic link"
+            : S_ISREG(mode) ? "a regular file"
+            : S_ISDIR(mode) ? "a directory"
+            : S_ISFIFO(mode) ? "a FIFO"
+            : S_ISCHR(mode) ? "a character device"
+            : S_ISBLK(mode) ? "a block device"
+            : S_ISSOCK(mode) ? "a socket"
+            : "an unknown kind of file");
+}
+
 /* Makes sure that 'path' can be bound: removes a stale socket that nobody
- * listens on any more (left behind by a crash), refuses anything else.
- * Returns 0 or a positive errno value with a message in '*errp'. */
+ * listens on any more (left behind by a crash), refuses anything else.  A
+ * symbolic link at 'path' is neither followed nor removed, whatever it
+ * points to, and nothing but that stale socket is ever removed.  Returns 0
+ * or a positive errno value with a message in '*errp'. */
 static int
 vhostx_clear_stale_socket(const char *path, char **errp)
 {
     struct sockaddr_un sun;
-    struct stat st;
+    struct stat st, st2;
     int fd, error;
 
     if (lstat(path, &st)) {
@@ -225,7 +241,8 @@ vhostx_clear_stale_socket(const char *path, char **errp)
         return errno;
     }
     if (!S_ISSOCK(st.st_mode)) {
-        *errp = xasprintf("%s exists and is not a socket", path);
+        *errp = xasprintf("%s exists and is not a socket but %s, which is "
+                          "left as it is", path, vhostx_file_kind(st.st_mode));
         return EEXIST;
     }
 
@@ -241,16 +258,53 @@ vhostx_clear_stale_socket(const char *path, char **errp)
     close(fd);
 
     if (!error) {
-        *errp = xasprintf("socket %s is in use by another process", path);
+        *errp = xasprintf("socket %s is in use by another process, which "
+                          "listens on it; it is left as it is", path);
         return EADDRINUSE;
     }
-    if (error == ECONNREFUSED && !unlink(path)) {
-        VLOG_INFO("removed stale vhost-user socket %s", path);
-        return 0;
+    if (error == ECONNREFUSED) {
+        /* Remove only the file that was checked: if something else took
+         * its place meanwhile, leave it. */
+        if (lstat(path, &st2) || st2.st_dev != st.st_dev
+            || st2.st_ino != st.st_ino || !S_ISSOCK(st2.st_mode)) {
+            *errp = xasprintf("%s changed while it was checked; it is left "
+                              "as it is", path);
+            return EAGAIN;
+        }
+        if (!unlink(path)) {
+            VLOG_INFO("removed stale vhost-user socket %s", path);
+            return 0;
+        }
+        error = errno;
     }
     *errp = xasprintf("cannot reuse socket %s (%s)", path,
                       ovs_strerror(error));
     return error;
+}
+
+/* Checks the file at 'path', the server socket that a client port connects
+ * to: nothing there yet (the guest's QEMU creates it later) or a socket.
+ * A symbolic link is refused, as for server sockets, so that the socket a
+ * port uses is always the one its options name.  Returns 0 or a positive
+ * errno value with a message in '*errp'. */
+static int
+vhostx_check_server_socket(const char *path, char **errp)
+{
+    struct stat st;
+
+    if (lstat(path, &st)) {
+        if (errno == ENOENT) {
+            return 0;
+        }
+        *errp = xasprintf("cannot check %s (%s)", path, ovs_strerror(errno));
+        return errno;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        *errp = xasprintf("vhost-server-path %s is not a socket but %s",
+                          path, vhostx_file_kind(st.st_mode));
+        return S_ISLNK(st.st_mode) ? ELOOP : ENOTSOCK;
+    }
+    return 0;
 }
 
 /* Returns the name of the other dpdkvhostx port that uses socket 'path',
@@ -302,7 +356,7 @@ vhostx_check_socket(struct netdev_vhostx *dev,
         return EADDRINUSE;
     }
     if (cfg->client) {
-        return 0;
+        return vhostx_check_server_socket(cfg->path, msgp);
     }
 
     dir = dir_name(cfg->path);
