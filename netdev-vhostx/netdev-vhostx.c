@@ -113,6 +113,9 @@ netdev_vhostx_construct(struct netdev *netdev)
     atomic_init(&dev->first_rx_latency_us, -1);
 
     ovs_mutex_lock(&vhostx_mutex);
+    /* A port keeps the socket directory in effect when it was created:
+     * changing vhost-sock-dir must not move the sockets of live ports. */
+    dev->sock_dir = xstrdup(vhost_sock_dir ? vhost_sock_dir : ovs_rundir());
     memset(&dev->rings, 0, sizeof dev->rings);
     memset(&dev->next_rings, 0, sizeof dev->next_rings);
     dev->rings.vid = dev->next_rings.vid = -1;
@@ -188,6 +191,7 @@ netdev_vhostx_destruct(struct netdev *netdev)
     ovs_mutex_unlock(&vhostx_mutex);
 
     vhostx_sock_cfg_destroy(&dev->cfg);
+    free(dev->sock_dir);
     free(dev->config_error);
     free(dev->sock_fault);
     free(dev->mp_fault);
@@ -529,9 +533,9 @@ netdev_vhostx_set_config(struct netdev *netdev, const struct smap *args,
     bool live;
     int error;
 
-    ovs_mutex_lock(&vhostx_mutex);
-    dir = xstrdup(vhost_sock_dir ? vhost_sock_dir : ovs_rundir());
-    ovs_mutex_unlock(&vhostx_mutex);
+    ovs_mutex_lock(&dev->mutex);
+    dir = xstrdup(dev->sock_dir);
+    ovs_mutex_unlock(&dev->mutex);
 
     msg = vhostx_parse_options(name, args, dir, &cfg);
     free(dir);
