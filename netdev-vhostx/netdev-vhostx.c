@@ -250,7 +250,9 @@ vhostx_clear_stale_socket(const char *path, char **errp)
         return EEXIST;
     }
 
-    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    /* Non-blocking: connecting to a socket whose listener's backlog is
+     * full would otherwise block the main thread until it accepts. */
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         *errp = xasprintf("socket failed (%s)", ovs_strerror(errno));
         return errno;
@@ -261,7 +263,7 @@ vhostx_clear_stale_socket(const char *path, char **errp)
     error = connect(fd, (struct sockaddr *) &sun, sizeof sun) ? errno : 0;
     close(fd);
 
-    if (!error) {
+    if (!error || error == EAGAIN) {
         *errp = xasprintf("socket %s is in use by another process, which "
                           "listens on it; it is left as it is", path);
         return EADDRINUSE;
