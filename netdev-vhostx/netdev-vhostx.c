@@ -113,6 +113,9 @@ netdev_vhostx_construct(struct netdev *netdev)
     atomic_init(&dev->first_rx_latency_us, -1);
 
     ovs_mutex_lock(&vhostx_mutex);
+    /* A port keeps the socket directory in effect when it was created:
+     * changing vhost-sock-dir must not move the sockets of live ports. */
+    dev->sock_dir = xstrdup(vhost_sock_dir ? vhost_sock_dir : ovs_rundir());
     memset(&dev->rings, 0, sizeof dev->rings);
     memset(&dev->next_rings, 0, sizeof dev->next_rings);
     dev->rings.vid = dev->next_rings.vid = -1;
@@ -188,6 +191,7 @@ netdev_vhostx_destruct(struct netdev *netdev)
     ovs_mutex_unlock(&vhostx_mutex);
 
     vhostx_sock_cfg_destroy(&dev->cfg);
+    free(dev->sock_dir);
     free(dev->config_error);
     free(dev->sock_fault);
     free(dev->mp_fault);
@@ -207,14 +211,30 @@ netdev_vhostx_dealloc(struct netdev *netdev)
     free(netdev_vhostx_cast(netdev));
 }
 
+/* Returns what kind of file 'mode' is, for messages. */
+static const char *
+vhostx_file_kind(mode_t mode)
+{
+    return (S_ISLNK(mode) ? "a symbolic link"
+            : S_ISREG(mode) ? "a regular file"
+            : S_ISDIR(mode) ? "a directory"
+            : S_ISFIFO(mode) ? "a FIFO"
+            : S_ISCHR(mode) ? "a character device"
+            : S_ISBLK(mode) ? "a block device"
+            : S_ISSOCK(mode) ? "a socket"
+            : "an unknown kind of file");
+}
+
 /* Makes sure that 'path' can be bound: removes a stale socket that nobody
- * listens on any more (left behind by a crash), refuses anything else.
- * Returns 0 or a positive errno value with a message in '*errp'. */
+ * listens on any more (left behind by a crash), refuses anything else.  A
+ * symbolic link at 'path' is neither followed nor removed, whatever it
+ * points to, and nothing but that stale socket is ever removed.  Returns 0
+ * or a positive errno value with a message in '*errp'. */
 static int
 vhostx_clear_stale_socket(const char *path, char **errp)
 {
     struct sockaddr_un sun;
-    struct stat st;
+    struct stat st, st2;
     int fd, error;
 
     if (lstat(path, &st)) {
@@ -225,11 +245,14 @@ vhostx_clear_stale_socket(const char *path, char **errp)
         return errno;
     }
     if (!S_ISSOCK(st.st_mode)) {
-        *errp = xasprintf("%s exists and is not a socket", path);
+        *errp = xasprintf("%s exists and is not a socket but %s, which is "
+                          "left as it is", path, vhostx_file_kind(st.st_mode));
         return EEXIST;
     }
 
-    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    /* Non-blocking: connecting to a socket whose listener's backlog is
+     * full would otherwise block the main thread until it accepts. */
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         *errp = xasprintf("socket failed (%s)", ovs_strerror(errno));
         return errno;
@@ -240,17 +263,54 @@ vhostx_clear_stale_socket(const char *path, char **errp)
     error = connect(fd, (struct sockaddr *) &sun, sizeof sun) ? errno : 0;
     close(fd);
 
-    if (!error) {
-        *errp = xasprintf("socket %s is in use by another process", path);
+    if (!error || error == EAGAIN) {
+        *errp = xasprintf("socket %s is in use by another process, which "
+                          "listens on it; it is left as it is", path);
         return EADDRINUSE;
     }
-    if (error == ECONNREFUSED && !unlink(path)) {
-        VLOG_INFO("removed stale vhost-user socket %s", path);
-        return 0;
+    if (error == ECONNREFUSED) {
+        /* Remove only the file that was checked: if something else took
+         * its place meanwhile, leave it. */
+        if (lstat(path, &st2) || st2.st_dev != st.st_dev
+            || st2.st_ino != st.st_ino || !S_ISSOCK(st2.st_mode)) {
+            *errp = xasprintf("%s changed while it was checked; it is left "
+                              "as it is", path);
+            return EAGAIN;
+        }
+        if (!unlink(path)) {
+            VLOG_INFO("removed stale vhost-user socket %s", path);
+            return 0;
+        }
+        error = errno;
     }
     *errp = xasprintf("cannot reuse socket %s (%s)", path,
                       ovs_strerror(error));
     return error;
+}
+
+/* Checks the file at 'path', the server socket that a client port connects
+ * to: nothing there yet (the guest's QEMU creates it later) or a socket.
+ * A symbolic link is refused, as for server sockets, so that the socket a
+ * port uses is always the one its options name.  Returns 0 or a positive
+ * errno value with a message in '*errp'. */
+static int
+vhostx_check_server_socket(const char *path, char **errp)
+{
+    struct stat st;
+
+    if (lstat(path, &st)) {
+        if (errno == ENOENT) {
+            return 0;
+        }
+        *errp = xasprintf("cannot check %s (%s)", path, ovs_strerror(errno));
+        return errno;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        *errp = xasprintf("vhost-server-path %s is not a socket but %s",
+                          path, vhostx_file_kind(st.st_mode));
+        return S_ISLNK(st.st_mode) ? ELOOP : ENOTSOCK;
+    }
+    return 0;
 }
 
 /* Returns the name of the other dpdkvhostx port that uses socket 'path',
@@ -302,7 +362,7 @@ vhostx_check_socket(struct netdev_vhostx *dev,
         return EADDRINUSE;
     }
     if (cfg->client) {
-        return 0;
+        return vhostx_check_server_socket(cfg->path, msgp);
     }
 
     dir = dir_name(cfg->path);
@@ -475,9 +535,9 @@ netdev_vhostx_set_config(struct netdev *netdev, const struct smap *args,
     bool live;
     int error;
 
-    ovs_mutex_lock(&vhostx_mutex);
-    dir = xstrdup(vhost_sock_dir ? vhost_sock_dir : ovs_rundir());
-    ovs_mutex_unlock(&vhostx_mutex);
+    ovs_mutex_lock(&dev->mutex);
+    dir = xstrdup(dev->sock_dir);
+    ovs_mutex_unlock(&dev->mutex);
 
     msg = vhostx_parse_options(name, args, dir, &cfg);
     free(dir);

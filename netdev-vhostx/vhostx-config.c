@@ -16,10 +16,12 @@
 
 #include <config.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <grp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vhostx-private.h"
@@ -99,6 +101,10 @@ check_sock_path(const char *key, const char *path)
         return xasprintf("%s '%s' must not contain a '..' component",
                          key, path);
     }
+    if (path[0] && path[strlen(path) - 1] == '/') {
+        return xasprintf("%s '%s' ends with '/': it must name the socket "
+                         "file, not a directory", key, path);
+    }
     if (strlen(path) >= VHOSTX_SUN_PATH_MAX) {
         return xasprintf("%s '%s' is %"PRIuSIZE" bytes long, but a UNIX "
                          "socket path holds at most %"PRIuSIZE, key, path,
@@ -143,9 +149,11 @@ parse_int_option(const char *key, const char *value, int min, int max,
     char *end;
     long v;
 
+    /* strtol() would also take leading spaces and a sign. */
     errno = 0;
     v = strtol(value, &end, 10);
-    if (!value[0] || *end || errno || v < min || v > max) {
+    if (!isdigit((unsigned char) value[0]) || *end || errno
+        || v < min || v > max) {
         return xasprintf("%s '%s' is not an integer from %d to %d",
                          key, value, min, max);
     }
@@ -167,7 +175,8 @@ parse_group(const char *value, gid_t *gidp)
     }
     errno = 0;
     v = strtoul(value, &end, 10);
-    if (!*end && !errno && value[0] != '-' && v < (gid_t) -1) {
+    if (isdigit((unsigned char) value[0]) && !*end && !errno
+        && v < (gid_t) -1) {
         *gidp = v;
         return NULL;
     }
@@ -179,7 +188,10 @@ parse_group(const char *value, gid_t *gidp)
     return NULL;
 }
 
-/* Parses 'value' of vhost-sock-mode, octal permission bits. */
+/* Parses 'value' of vhost-sock-mode, octal permission bits.  A mode that
+ * lets any local user write to the socket, and so connect to it and share
+ * memory with ovs-vswitchd, is refused rather than masked: the operator
+ * gets what was written or an error, never something in between. */
 static char *
 parse_mode(const char *value, int *modep)
 {
@@ -188,11 +200,17 @@ parse_mode(const char *value, int *modep)
 
     errno = 0;
     v = strtol(value, &end, 8);
-    if (!value[0] || *end || errno || value[0] == '-' || v < 0 || v > 0777
-        || (v & 0600) != 0600) {
+    if (!value[0] || *end || errno || value[0] < '0' || value[0] > '7'
+        || v < 0 || v > 0777 || (v & 0600) != 0600) {
         return xasprintf("vhost-sock-mode '%s' is not an octal mode from "
                          "0600 to 0777 (the owner must keep read and write "
                          "permission)", value);
+    }
+    if (v & S_IWOTH) {
+        return xasprintf("vhost-sock-mode '%s' would make the socket "
+                         "world-writable, so that any local user could "
+                         "connect to it: give the guest's user a group "
+                         "with vhost-sock-group instead", value);
     }
     *modep = v;
     return NULL;

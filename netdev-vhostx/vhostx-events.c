@@ -21,7 +21,9 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/virtio_net.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -346,29 +348,49 @@ vhostx_note_first_rx(struct netdev_vhostx *dev)
     }
 }
 
-/* Sets the group and permissions of the server socket of 'cfg'.  Refuses
- * anything but a socket, and never follows a symbolic link. */
+/* Sets the group and permissions of the server socket of 'cfg'.  The
+ * file is opened once, without following a symbolic link, and checked to
+ * be a socket of ours; the group and mode are then set on that very file
+ * (through its descriptor), so that nothing that took its place, and
+ * nothing a link points to, can be changed.  Returns 0 or a positive errno
+ * value with a message in '*errp'. */
 int
 vhostx_set_sock_perms(const struct vhostx_sock_cfg *cfg, char **errp)
 {
+    char fd_path[64];
     struct stat st;
+    int fd, error = 0;
 
-    if (lstat(cfg->path, &st) || !S_ISSOCK(st.st_mode)) {
-        *errp = xasprintf("%s is not a socket after creating it", cfg->path);
+    fd = open(cfg->path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) || !S_ISSOCK(st.st_mode)
+        || st.st_uid != geteuid()) {
+        *errp = xasprintf("%s is not a socket of ours after creating it",
+                          cfg->path);
+        if (fd >= 0) {
+            close(fd);
+        }
         return EEXIST;
     }
-    if (cfg->gid != (gid_t) -1 && lchown(cfg->path, -1, cfg->gid)) {
+    if (cfg->gid != (gid_t) -1
+        && fchownat(fd, "", -1, cfg->gid, AT_EMPTY_PATH)) {
+        error = errno;
         *errp = xasprintf("could not set the group of %s to %u (%s)",
                           cfg->path, (unsigned int) cfg->gid,
-                          ovs_strerror(errno));
-        return errno;
+                          ovs_strerror(error));
+        goto out;
     }
-    if (chmod(cfg->path, cfg->mode)) {
+    /* fchmod() does not take an O_PATH descriptor, but chmod() of its
+     * /proc link changes the file it refers to. */
+    snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", fd);
+    if (chmod(fd_path, cfg->mode)) {
+        error = errno;
         *errp = xasprintf("could not set the mode of %s to %04o (%s)",
-                          cfg->path, cfg->mode, ovs_strerror(errno));
-        return errno;
+                          cfg->path, cfg->mode, ovs_strerror(error));
     }
-    return 0;
+
+out:
+    close(fd);
+    return error;
 }
 
 /* Registers 'path' with DPDK, as a server socket or (if 'client') as a

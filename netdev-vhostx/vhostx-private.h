@@ -214,6 +214,7 @@ struct netdev_vhostx {
     char *qos_error OVS_GUARDED;
 
     struct vhostx_sock_cfg cfg OVS_GUARDED;   /* Working configuration. */
+    char *sock_dir OVS_GUARDED;         /* vhost-sock-dir when created. */
     char *config_error OVS_GUARDED;     /* Last change refused, or NULL. */
 
     /* Faults that vhostx-recover.c watches for and recovers from, set and
