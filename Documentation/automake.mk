@@ -4,6 +4,7 @@ nobase_dist_doc_DATA += \
 	Documentation/intro/install/debian.rst \
 	Documentation/topics/benchmark.rst \
 	Documentation/topics/debugging.rst \
+	Documentation/topics/emc-size-masks32-loaded.png \
 	Documentation/topics/emc-size-masks32.png \
 	Documentation/topics/emc-size.rst \
 	Documentation/topics/netdev-vhostx.rst \
