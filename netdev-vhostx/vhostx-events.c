@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/virtio_net.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -35,6 +36,7 @@
 #include "vhostx-private.h"
 #include "coverage.h"
 #include "openvswitch/vlog.h"
+#include "ovs-rcu.h"
 #include "ovs-thread.h"
 #include "seq.h"
 #include "timeval.h"
@@ -371,6 +373,8 @@ vhostx_set_sock_perms(const struct vhostx_sock_cfg *cfg, char **errp)
         }
         return EEXIST;
     }
+    VLOG_DBG("%s: created with mode %04o, configured %04o", cfg->path,
+             (unsigned int) (st.st_mode & 07777), cfg->mode);
     if (cfg->gid != (gid_t) -1
         && fchownat(fd, "", -1, cfg->gid, AT_EMPTY_PATH)) {
         error = errno;
@@ -440,6 +444,66 @@ vhostx_register_socket(const char *path, bool client, char **errp)
     return 0;
 }
 
+/* A server socket is created by DPDK's bind(), with the mode that the umask
+ * allows; vhostx_set_sock_perms() comes only after.  So that the socket never
+ * has more permissions than configured, not even in between, it is created
+ * in a short-lived thread with a file system context of its own
+ * (unshare(CLONE_FS)), whose umask allows no more than the configured
+ * mode.  The umask of the process and of its other threads does not
+ * change. */
+struct vhostx_server_start {
+    const struct vhostx_sock_cfg *cfg;  /* In. */
+    int umask_error;                    /* Out: 0 or why unshare() failed. */
+    int error;                          /* Out: 0 or a positive errno. */
+    char *errmsg;                       /* Out: if 'error', a message. */
+};
+
+static void *
+vhostx_server_start_main(void *start_)
+{
+    struct vhostx_server_start *start = start_;
+    mode_t old_mask = 0;
+
+    /* This thread never touches RCU-protected data. */
+    ovsrcu_quiesce_start();
+
+    start->umask_error = unshare(CLONE_FS) ? errno : 0;
+    if (!start->umask_error) {
+        old_mask = umask(~start->cfg->mode & 0777);
+    }
+    start->error = vhostx_register_socket(start->cfg->path, false,
+                                          &start->errmsg);
+    if (!start->umask_error) {
+        /* DPDK's event thread, if this call created it, shares this
+         * context: give it the umask it would have had. */
+        umask(old_mask);
+    }
+    return NULL;
+}
+
+/* Registers and starts the server socket of 'cfg' as
+ * vhostx_register_socket() does, created with no more than 'cfg->mode'. */
+static int
+vhostx_start_server(const struct vhostx_sock_cfg *cfg, char **errp)
+{
+    struct vhostx_server_start start = { .cfg = cfg };
+
+    xpthread_join(ovs_thread_create("vhostx_start", vhostx_server_start_main,
+                                    &start), NULL);
+    if (start.umask_error) {
+        static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 5);
+
+        VLOG_WARN_RL(&rl, "%s: could not give socket creation a umask of "
+                     "its own (%s): until its mode is set, the socket has "
+                     "the process's umask", cfg->path,
+                     ovs_strerror(start.umask_error));
+    }
+    if (start.error) {
+        *errp = start.errmsg;
+    }
+    return start.error;
+}
+
 /* Starts the socket of 'cfg': a server socket is registered and listening
  * when this returns; a client socket is handed to the control thread, which
  * connects to it as soon as it can.  The caller has flushed the control
@@ -456,7 +520,7 @@ vhostx_driver_start(const struct vhostx_sock_cfg *cfg, char **errp)
         vhostx_ctl_connect(cfg->path);
         return 0;
     }
-    err = vhostx_register_socket(cfg->path, false, errp);
+    err = vhostx_start_server(cfg, errp);
     if (!err) {
         err = vhostx_set_sock_perms(cfg, errp);
         if (err) {
