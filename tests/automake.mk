@@ -97,8 +97,8 @@ PHONY += check-system
 SANITIZERS_SYSTEM_FLAGS = -k traffic -k 'role,!reconnect' -k handover \
 	-k 'bad-input,!policer' -k 'fault,socket'
 if SANITIZERS
-check-sanitizers: all tests/atconfig tests/atlocal $(TESTSUITE) \
-		$(SYSTEM_TESTSUITE)
+check-sanitizers: all $(check_PROGRAMS) tests/atconfig tests/atlocal \
+		$(TESTSUITE) $(SYSTEM_TESTSUITE)
 	@rc=0; \
 	echo "== unit suite, ASan and UBSan"; \
 	$(SHELL) '$(TESTSUITE)' -C tests AUTOTEST_PATH='$(AUTOTEST_PATH)' \
