@@ -175,5 +175,6 @@ CFLAGS='-g -O2 $SANITIZER_FLAGS' and rebuild it])
     *) AC_MSG_ERROR([--enable-sanitizers takes no value]) ;;
   esac
   AC_SUBST([SANITIZER_FLAGS])
+  AC_SUBST([enable_sanitizers])
   AM_CONDITIONAL([SANITIZERS], [test "$enable_sanitizers" = yes])
 ])
