@@ -105,9 +105,12 @@ netdev_vhostx_construct(struct netdev *netdev)
     atomic_init(&dev->txq_map[0], -1);
     for (int i = 0; i < VHOSTX_MAX_QUEUE_PAIRS; i++) {
         rte_spinlock_init(&dev->txqs[i].tx_lock);
-        atomic_count_init(&dev->rxqs[i].busy, 0);
-        atomic_count_init(&dev->txqs[i].busy, 0);
+        atomic_init(&dev->rxqs[i].enabled, false);
+        atomic_init(&dev->txqs[i].enabled, false);
     }
+    atomic_init(&dev->admin_up, true);
+    dev->notify_seq = -1;
+    memset(dev->notify_off, 0, sizeof dev->notify_off);
     atomic_init(&dev->attach_us, 0);
     atomic_init(&dev->first_rx_pending, false);
     atomic_init(&dev->first_rx_latency_us, -1);
@@ -120,6 +123,7 @@ netdev_vhostx_construct(struct netdev *netdev)
     memset(&dev->next_rings, 0, sizeof dev->next_rings);
     dev->rings.vid = dev->next_rings.vid = -1;
     dev->n_attach = dev->n_reconnects = dev->n_handovers = 0;
+    dev->attach_seq = 0;
     dev->detach_ms = dev->sock_appeared_ms = 0;
     dev->last_reconnect_ms = dev->last_downtime_ms = -1;
     ovs_list_push_back(&vhostx_devs, &dev->list_node);
@@ -873,6 +877,7 @@ netdev_vhostx_reconfigure(struct netdev *netdev)
         }
     }
     vhostx_update_txq_map(dev);
+    vhostx_update_rxq_enabled(dev);
     netdev_change_seq_changed(netdev);
     ovs_mutex_unlock(&dev->mutex);
     ovs_mutex_unlock(&vhostx_mutex);
@@ -971,6 +976,13 @@ netdev_vhostx_update_flags(struct netdev *netdev, enum netdev_flags off,
     *old_flagsp = dev->flags;
     dev->flags = (dev->flags | on) & ~off;
     if (dev->flags != *old_flagsp) {
+        bool up = (dev->flags & NETDEV_UP) != 0;
+
+        atomic_store_relaxed(&dev->admin_up, up);
+        if (up != ((*old_flagsp & NETDEV_UP) != 0)) {
+            VLOG_INFO("%s: administratively %s", netdev_get_name(netdev),
+                      up ? "up" : "down: no traffic to or from the guest");
+        }
         netdev_change_seq_changed(netdev);
     }
     ovs_mutex_unlock(&dev->mutex);
@@ -1102,9 +1114,27 @@ netdev_vhostx_wait(const struct netdev_class *class OVS_UNUSED)
 static void
 vhostx_read_global_config(const struct smap *ovs_other_config)
 {
-    static char *last_value;
+    const char *n_mbufs_value = smap_get(ovs_other_config, "vhostx-n-mbufs");
+    static char *last_value, *last_n_mbufs_value;
     const char *value = smap_get(ovs_other_config, "vhost-sock-dir");
+    static bool n_mbufs_read;
     char *dir, *error;
+
+    if (!n_mbufs_read
+        || !nullable_string_is_equal(n_mbufs_value, last_n_mbufs_value)) {
+        unsigned int n_mbufs;
+
+        n_mbufs_read = true;
+        free(last_n_mbufs_value);
+        last_n_mbufs_value = nullable_xstrdup(n_mbufs_value);
+        error = vhostx_n_mbufs_from_config(n_mbufs_value, &n_mbufs);
+        if (error) {
+            VLOG_WARN("%s; keeping the previous size", error);
+            free(error);
+        } else {
+            vhostx_mempool_set_size(n_mbufs);
+        }
+    }
 
     if (vhost_sock_dir && nullable_string_is_equal(value, last_value)) {
         return;
@@ -1198,4 +1228,5 @@ static const struct netdev_class netdev_vhostx_class = {
     .rxq_destruct = netdev_vhostx_rxq_destruct,
     .rxq_dealloc = netdev_vhostx_rxq_dealloc,
     .rxq_recv = netdev_vhostx_rxq_recv,
+    .rxq_enabled = netdev_vhostx_rxq_enabled,
 };

@@ -48,6 +48,8 @@ vhostx_show_port(struct netdev_vhostx *dev, struct ds *reply)
     free(nodes);
     smap_destroy(&status);
 
+    vhostx_format_notify(dev, reply);
+
     error = netdev_get_config_error(&dev->up);
     if (error) {
         ds_put_format(reply, "  refused configuration: %s\n", error);

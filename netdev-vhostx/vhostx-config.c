@@ -92,6 +92,29 @@ vhostx_sock_dir_from_config(const char *rundir, const char *value,
     return NULL;
 }
 
+/* Parses other_config:vhostx-n-mbufs, 'value' (NULL if unset): the number
+ * of mbufs in each pool made from now on.  On success stores it in '*np'
+ * and returns NULL; otherwise returns an error message, which the caller
+ * must free, and leaves '*np' alone. */
+char *
+vhostx_n_mbufs_from_config(const char *value, unsigned int *np)
+{
+    int n;
+
+    if (!value) {
+        *np = VHOSTX_N_MBUFS_DEFAULT;
+        return NULL;
+    }
+    if (!str_to_int(value, 10, &n)
+        || n < VHOSTX_N_MBUFS_MIN || n > VHOSTX_N_MBUFS_MAX) {
+        return xasprintf("vhostx-n-mbufs '%s' is not a number from %d to "
+                         "%d", value, VHOSTX_N_MBUFS_MIN,
+                         VHOSTX_N_MBUFS_MAX);
+    }
+    *np = n;
+    return NULL;
+}
+
 /* Checks 'path' as a socket path given in option 'key'.  Returns NULL if it
  * is fine, otherwise an error message that the caller must free. */
 static char *

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/virtio_net.h>
+#include <linux/virtio_ring.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,6 +36,7 @@
 
 #include "vhostx-private.h"
 #include "coverage.h"
+#include "openvswitch/dynamic-string.h"
 #include "openvswitch/vlog.h"
 #include "ovs-rcu.h"
 #include "ovs-thread.h"
@@ -107,19 +109,6 @@ vhostx_rings_clear(struct vhostx_rings *rings, int vid)
     rings->vid = vid;
 }
 
-/* Waits until no datapath thread is in a burst on 'dev'.  The caller has
- * already made sure that no new burst uses the device going away. */
-static void
-vhostx_wait_quiet(struct netdev_vhostx *dev)
-{
-    for (int i = 0; i < VHOSTX_MAX_QUEUE_PAIRS; i++) {
-        while (atomic_count_get(&dev->rxqs[i].busy)
-               || atomic_count_get(&dev->txqs[i].busy)) {
-            rte_pause();
-        }
-    }
-}
-
 static int
 vhostx_new_device(int vid)
 {
@@ -153,8 +142,11 @@ vhostx_new_device(int vid)
         /* From here on the datapath uses the new device.  If another one was
          * attached (a second connection on a server socket, e.g. the
          * destination of a live migration), this hands the port over: its
-         * configuration, counters and queue mapping stay. */
-        atomic_store(&dev->vid, vid);
+         * configuration, counters and queue mapping stay.  Release order:
+         * a PMD thread that loads this vid (with acquire) sees the queue
+         * count and features stored above. */
+        atomic_store_explicit(&dev->vid, vid, memory_order_release);
+        dev->attach_seq++;
 
         if (old_vid >= 0 && old_vid != vid) {
             COVERAGE_INC(vhostx_handover);
@@ -180,10 +172,21 @@ vhostx_new_device(int vid)
                          "queue pairs", netdev_get_name(&dev->up), vid, n_qp);
         }
         vhostx_record_event(dev);
-    } else {
-        COVERAGE_INC(vhostx_unknown_device);
     }
     ovs_mutex_unlock(&vhostx_mutex);
+
+    if (!dev) {
+        /* A socket that no port of ours has (any more): refuse the device,
+         * so that DPDK does not mark it running.  DPDK asks again after
+         * the guest's next message, and a port that takes the socket by
+         * then gets it. */
+        static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 5);
+
+        COVERAGE_INC(vhostx_unknown_device);
+        VLOG_WARN_RL(&rl, "vhost device %d: no dpdkvhostx port has its "
+                     "socket: refused", vid);
+        return -1;
+    }
     return 0;
 }
 
@@ -209,6 +212,7 @@ vhostx_find_user_of_vid(int vid)
 
 static void
 vhostx_destroy_device(int vid)
+    OVS_EXCLUDED(vhostx_mutex)
 {
     struct netdev_vhostx *dev;
 
@@ -220,7 +224,12 @@ vhostx_destroy_device(int vid)
 
         atomic_read(&dev->vid, &cur);
         if (cur == vid) {
-            atomic_store(&dev->vid, -1);
+            /* No new burst starts with 'vid' once this is visible; the
+             * grace period below waits for those that loaded it before.
+             * Relaxed order would do for the PMD threads (the grace period
+             * orders their bursts before our return), but the main thread
+             * must see -1 no later than the event below. */
+            atomic_store_explicit(&dev->vid, -1, memory_order_release);
             dev->detach_ms = time_msec();
             VLOG_INFO_RL(&lifecycle_rl, "%s: vhost device %d detached",
                          netdev_get_name(&dev->up), vid);
@@ -231,12 +240,22 @@ vhostx_destroy_device(int vid)
         } else if (dev->next_rings.vid == vid) {
             vhostx_rings_clear(&dev->next_rings, -1);
         }
-        /* A burst that read 'vid' before it changed may still use it, even
-         * after a handover to another device. */
-        vhostx_wait_quiet(dev);
         vhostx_record_event(dev);
     }
     ovs_mutex_unlock(&vhostx_mutex);
+
+    if (dev) {
+        /* DPDK frees the device's memory when we return.  A burst that
+         * loaded 'vid' before it changed, even after a handover to another
+         * device, may still use it until its thread's next quiescent state:
+         * wait for a grace period, holding no lock of ours (see "Threads,
+         * locks and who waits for whom" in vhostx-private.h).
+         * ovsrcu_synchronize() leaves this thread non-quiescent: make it
+         * quiescent again, or it would hold up every grace period while it
+         * waits for the next vhost-user message. */
+        ovsrcu_synchronize();
+        ovsrcu_quiesce_start();
+    }
 }
 
 static int
@@ -566,6 +585,115 @@ vhostx_update_txq_map(struct netdev_vhostx *dev)
     }
 }
 
+/* Tells dpif-netdev, through rxq_enabled(), which receive queues of 'dev'
+ * to poll: those whose guest tx ring the attached device enabled. */
+void
+vhostx_update_rxq_enabled(struct netdev_vhostx *dev)
+    OVS_REQUIRES(vhostx_mutex)
+{
+    int vid = vhostx_get_vid(dev);
+    int n_qp;
+
+    atomic_read_relaxed(&dev->dev_n_qp, &n_qp);
+    for (int i = 0; i < VHOSTX_MAX_QUEUE_PAIRS; i++) {
+        bool enabled = (vid >= 0 && dev->rings.vid == vid && i < n_qp
+                        && dev->rings.guest_tx[i]);
+
+        atomic_store_relaxed(&dev->rxqs[i].enabled, enabled);
+    }
+}
+
+/* A device whose guest notifications the main thread is to turn off. */
+struct vhostx_notify_req {
+    struct netdev_vhostx *dev;
+    int vid;
+    long long int seq;          /* Its 'attach_seq'. */
+};
+
+/* Turns off guest notifications ("kicks") on every vring of device 'vid'
+ * of 'dev' that they are not off on yet, as netdev-dpdk does: a PMD thread
+ * polls the rings, so a guest that kicks us on every burst (an eventfd
+ * write, a VM exit for a real guest) only slows itself down.  DPDK keeps
+ * the setting of a vring across its being disabled and enabled again;
+ * a new device starts with notifications on, and vrings that a device
+ * sets up after it attached appear through vring_state_changed(), which
+ * records an event that brings us back here.
+ *
+ * rte_vhost_enable_guest_notification() takes the vring's access lock,
+ * which DPDK's vhost-events thread may hold while it waits for
+ * vhostx_mutex in a callback: call this with none of our locks held.  The
+ * device stays valid meanwhile, as destroy_device() waits for the main
+ * thread to be quiescent.  Only the main thread calls this. */
+static void
+vhostx_disable_notifications(struct netdev_vhostx *dev,
+                             const struct vhostx_notify_req *req)
+    OVS_EXCLUDED(vhostx_mutex, dev->mutex)
+{
+    static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 20);
+    int vid = req->vid;
+    int n_vrings = rte_vhost_get_vring_num(vid);
+
+    /* DPDK reuses vids: a reconnecting guest often gets the same one. */
+    if (dev->notify_seq != req->seq) {
+        dev->notify_seq = req->seq;
+        memset(dev->notify_off, 0, sizeof dev->notify_off);
+    }
+    n_vrings = MIN(n_vrings, 2 * VHOSTX_MAX_QUEUE_PAIRS);
+    for (int q = 0; q < n_vrings; q++) {
+        uint64_t bit = UINT64_C(1) << (q % 64);
+
+        if (dev->notify_off[q / 64] & bit) {
+            continue;
+        }
+        if (rte_vhost_enable_guest_notification(vid, q, 0)) {
+            /* DPDK has no such vring (yet): try again at the next event. */
+            VLOG_DBG_RL(&rl, "%s: could not turn off guest notifications "
+                        "on vring %d of vhost device %d",
+                        netdev_get_name(&dev->up), q, vid);
+        } else {
+            dev->notify_off[q / 64] |= bit;
+        }
+    }
+}
+
+/* Appends to 's' whether guest notifications are off on each vring of the
+ * device attached to 'dev': what the provider asked for ("off") and, for a
+ * split ring without VIRTIO_RING_F_EVENT_IDX, what the guest sees in the
+ * ring's used flags ("guest sees off").  Reads guest memory, safely
+ * because only the main thread calls this (see
+ * vhostx_disable_notifications()). */
+void
+vhostx_format_notify(struct netdev_vhostx *dev, struct ds *s)
+    OVS_REQUIRES(vhostx_mutex)
+{
+    int vid = vhostx_get_vid(dev);
+    uint64_t features;
+    int n_vrings;
+
+    if (vid < 0) {
+        return;
+    }
+    atomic_read_relaxed(&dev->dev_features, &features);
+    n_vrings = MIN(rte_vhost_get_vring_num(vid), 2 * VHOSTX_MAX_QUEUE_PAIRS);
+    ds_put_cstr(s, "  guest notifications:");
+    for (int q = 0; q < n_vrings; q++) {
+        bool asked = (dev->notify_seq == dev->attach_seq
+                      && dev->notify_off[q / 64] & (UINT64_C(1) << (q % 64)));
+        struct rte_vhost_vring vring;
+        const char *seen = "";
+
+        if (!(features & ((UINT64_C(1) << VIRTIO_F_RING_PACKED)
+                          | (UINT64_C(1) << VIRTIO_RING_F_EVENT_IDX)))
+            && !rte_vhost_get_vhost_vring(vid, q, &vring) && vring.used) {
+            seen = (vring.used->flags & VRING_USED_F_NO_NOTIFY
+                    ? " (guest sees off)" : " (guest sees on)");
+        }
+        ds_put_format(s, " %d %s%s%s", q, asked ? "off" : "on", seen,
+                      q + 1 < n_vrings ? "," : "");
+    }
+    ds_put_char(s, '\n');
+}
+
 /* Applies the events that vhost callbacks recorded: link state follows
  * whether a vhost device is attached, the transmit queues follow the rings
  * the guest enabled, and a change of queue count or NUMA node asks for a
@@ -575,6 +703,8 @@ void
 vhostx_events_run(void)
     OVS_EXCLUDED(vhostx_mutex)
 {
+    struct vhostx_notify_req *reqs = NULL;
+    size_t n_reqs = 0, allocated = 0;
     struct netdev_vhostx *dev;
 
     if (!vhostx_event_seq) {
@@ -614,6 +744,15 @@ vhostx_events_run(void)
             }
         }
         vhostx_update_txq_map(dev);
+        vhostx_update_rxq_enabled(dev);
+        if (vid >= 0) {
+            if (n_reqs >= allocated) {
+                reqs = x2nrealloc(reqs, &allocated, sizeof *reqs);
+            }
+            reqs[n_reqs].dev = dev;
+            reqs[n_reqs].vid = vid;
+            reqs[n_reqs++].seq = dev->attach_seq;
+        }
         if (dev->link_up != (vid >= 0)) {
             dev->link_up = vid >= 0;
             dev->link_resets++;
@@ -625,6 +764,12 @@ vhostx_events_run(void)
         ovs_mutex_unlock(&dev->mutex);
     }
     ovs_mutex_unlock(&vhostx_mutex);
+
+    /* Only the main thread destroys ports, so 'dev' stays. */
+    for (size_t i = 0; i < n_reqs; i++) {
+        vhostx_disable_notifications(reqs[i].dev, &reqs[i]);
+    }
+    free(reqs);
 }
 
 void

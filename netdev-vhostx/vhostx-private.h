@@ -19,26 +19,58 @@
 
 /* Internal interfaces shared by the files of the dpdkvhostx provider.
  *
- * Threads and locks
- * =================
+ * Threads, locks and who waits for whom
+ * =====================================
  *
  * The main thread configures ports (construct, set_config, reconfigure,
  * destruct) and applies vhost events in netdev_vhostx_run().
  *
- * DPDK's vhost-events thread runs our vhost callbacks.  They only record
- * the event in the device (its 'vid' and 'event_pending') and wake the
- * main thread; the one thing a callback waits for is the end of in-flight
- * bursts on a device that is being destroyed, because DPDK frees the
- * device's memory as soon as destroy_device() returns.
+ * DPDK's vhost-events thread runs our vhost callbacks.  DPDK may call
+ * vring_state_changed() and features_changed() with the access locks of
+ * the device's vrings held, and a PMD thread may be spinning on one of
+ * those locks.  So a callback only records the event in the device, under
+ * vhostx_mutex, and wakes the main thread; it never waits while it holds
+ * vhostx_mutex or any other lock of ours.
+ *
+ * Who publishes the vid: new_device() stores a device's 'dev_n_qp',
+ * 'dev_numa' and 'dev_features', then its 'vid' with release order;
+ * destroy_device() stores -1.  Both do so under vhostx_mutex, which orders
+ * them against each other and against the main thread.
+ *
+ * Who uses it: PMD threads load 'vid' with acquire order (pairing with that
+ * release, so that they see the queue count of the device whose vid they
+ * load) and then receive or transmit with it, with no lock of ours but a
+ * per-vring spinlock on transmit (several OVS tx queues may share one
+ * vring).  The main thread uses it for rte_vhost_*() calls and to read
+ * the guest's rings in netdev-vhostx/show.
+ *
+ * Who waits, where, holding what: DPDK frees a device's memory (the guest's
+ * rings and buffers) as soon as destroy_device() returns.  So
+ * destroy_device(), after it has stored -1 and released vhostx_mutex,
+ * waits for an RCU grace period (ovsrcu_synchronize()).  Every OVS thread
+ * that may have loaded the old vid (PMD threads, the main thread) does so
+ * between two quiescent states, so after the grace period none of them is
+ * still using it.  The callback holds none of our locks while it waits,
+ * and no OVS thread waits for the vhost-events thread without being
+ * quiescent: the control thread's rte_vhost_driver_unregister() (which
+ * waits for callbacks in progress) runs quiescent, and the main thread
+ * waits for the control thread in ovs_mutex_cond_wait(), which quiesces.
+ * A PMD thread does not block on anything of the vhost-events thread: DPDK
+ * takes vring access locks on dequeue with a trylock.
+ *
+ * The main thread calls rte_vhost_*() functions that take a vring's
+ * access lock (rte_vhost_enable_guest_notification()) only with none of
+ * our locks held: the vhost-events thread may hold that access lock while
+ * it waits for vhostx_mutex in a callback.
  *
  * Our control thread ("vhostx_ctl") calls rte_vhost_driver_unregister(),
  * which must never run with an OVS lock held: it waits for in-progress
  * vhost callbacks.
  *
- * PMD threads receive and send with no lock but a per-vring spinlock on
- * transmit.  They announce each burst in the queue's 'busy' counter.
- *
- * Lock order: vhostx_mutex, then a device's 'mutex'. */
+ * Lock order: netdev_mutex (OVS's, held around construct and destruct),
+ * then vhostx_mutex, then a device's 'mutex'.  Nothing of ours takes
+ * netdev_mutex (netdev_ref(), netdev_from_name()) with vhostx_mutex or a
+ * device's 'mutex' held. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -66,6 +98,12 @@ struct rte_mempool;
  * options:tx-retries-max. */
 #define VHOSTX_TX_RETRIES_DEFAULT 8
 #define VHOSTX_TX_RETRIES_MAX 32
+
+/* Mbufs in each pool (other_config:vhostx-n-mbufs): default and range.
+ * A pool for jumbo frames has a quarter as many. */
+#define VHOSTX_N_MBUFS_DEFAULT (16 * 1024 - 1)
+#define VHOSTX_N_MBUFS_MIN (4 * 1024 - 1)
+#define VHOSTX_N_MBUFS_MAX (1024 * 1024 - 1)
 
 /* MTU range. */
 #define VHOSTX_MIN_MTU 68
@@ -139,10 +177,13 @@ typedef OVSRCU_TYPE(struct vhostx_policer *) vhostx_policer_rcu;
 /* One direction of a queue pair seen from OVS. */
 struct vhostx_queue {
     PADDED_MEMBERS(CACHE_LINE_SIZE,
-        /* Bursts in progress on this queue.  destroy_device() waits until
-         * it is zero after clearing the device's 'vid'. */
-        atomic_count busy;
         rte_spinlock_t tx_lock;        /* Serializes transmit. */
+        /* Receive queues: whether the guest's tx ring of this queue pair is
+         * enabled, for rxq_enabled().  Written by the main thread, read by
+         * PMD threads; relaxed order, as nothing else is published with
+         * it: dpif-netdev rereads it when the port's change_seq changes,
+         * and a poll of a ring that was just disabled returns nothing. */
+        atomic_bool enabled;
         struct vhostx_qstats stats;
     );
 };
@@ -164,6 +205,16 @@ struct netdev_vhostx {
      * the destination of a live migration. */
     struct vhostx_rings rings OVS_GUARDED_BY(vhostx_mutex);
     struct vhostx_rings next_rings OVS_GUARDED_BY(vhostx_mutex);
+
+    /* Devices attached so far, handovers included: tells a device from
+     * the previous one when DPDK gives it the same vid. */
+    long long int attach_seq OVS_GUARDED_BY(vhostx_mutex);
+
+    /* Vrings of the device of 'notify_seq' (an 'attach_seq') whose guest
+     * notifications (kicks) the main thread turned off, bit q for vring q.
+     * Only the main thread uses these. */
+    long long int notify_seq;
+    uint64_t notify_off[2 * VHOSTX_MAX_QUEUE_PAIRS / 64];
 
     /* Reconnect and handover bookkeeping, protected by vhostx_mutex.  Times
      * are time_msec() values; 0 means never. */
@@ -227,6 +278,14 @@ struct netdev_vhostx {
     long long int mp_retry_ms OVS_GUARDED;
     int mp_backoff_ms OVS_GUARDED;
 
+    /* Whether the port is administratively up ('flags' has NETDEV_UP), for
+     * the datapath: while it is down, nothing is received from the guest
+     * and everything sent to it is dropped and counted.  Written with
+     * 'mutex' held, read by PMD threads with relaxed order: no other data
+     * is published with it, and a burst that starts just before it
+     * changes is the same as a burst that started a little earlier. */
+    atomic_bool admin_up;
+
     bool link_up OVS_GUARDED;           /* As last applied by run(). */
     long long int link_resets OVS_GUARDED;
     struct eth_addr hwaddr OVS_GUARDED;
@@ -267,18 +326,33 @@ extern struct ovs_list vhostx_devs OVS_GUARDED_BY(vhostx_mutex);
 
 bool is_vhostx_class(const struct netdev_class *);
 
+/* OVS calls our class's functions only with netdevs of our class, so the
+ * casts need no check, as in OVS's own providers: they are on every
+ * burst. */
 static inline struct netdev_vhostx *
 netdev_vhostx_cast(const struct netdev *netdev)
 {
-    ovs_assert(is_vhostx_class(netdev_get_class(netdev)));
     return CONTAINER_OF(netdev, struct netdev_vhostx, up);
 }
 
 static inline struct netdev_rxq_vhostx *
 netdev_rxq_vhostx_cast(const struct netdev_rxq *rx)
 {
-    ovs_assert(is_vhostx_class(netdev_get_class(rx->netdev)));
     return CONTAINER_OF(rx, struct netdev_rxq_vhostx, up);
+}
+
+/* Returns the vid of the device attached to 'dev', or -1.  Acquire order
+ * pairs with the release store in new_device(): a thread that loads a vid
+ * also sees the queue count and features stored before it.  The device
+ * stays valid until the caller's next quiescent state (see above). */
+static inline int
+vhostx_get_vid(const struct netdev_vhostx *dev_)
+{
+    struct netdev_vhostx *dev = CONST_CAST(struct netdev_vhostx *, dev_);
+    int vid;
+
+    atomic_read_explicit(&dev->vid, &vid, memory_order_acquire);
+    return vid;
 }
 
 /* Longest frame a port with 'mtu' passes: Ethernet header and one VLAN
@@ -296,6 +370,7 @@ char *vhostx_sock_dir_from_config(const char *rundir, const char *value,
                                   char **dirp);
 char *vhostx_server_sock_path(const char *sock_dir, const char *name,
                               char **pathp);
+char *vhostx_n_mbufs_from_config(const char *value, unsigned int *np);
 char *vhostx_parse_options(const char *name, const struct smap *args,
                            const char *sock_dir, struct vhostx_sock_cfg *);
 void vhostx_sock_cfg_destroy(struct vhostx_sock_cfg *);
@@ -343,6 +418,10 @@ void vhostx_events_run(void);
 void vhostx_events_wait(void);
 void vhostx_update_txq_map(struct netdev_vhostx *)
     OVS_REQUIRES(vhostx_mutex);
+void vhostx_update_rxq_enabled(struct netdev_vhostx *)
+    OVS_REQUIRES(vhostx_mutex);
+void vhostx_format_notify(struct netdev_vhostx *, struct ds *)
+    OVS_REQUIRES(vhostx_mutex);
 void vhostx_note_first_rx(struct netdev_vhostx *);
 
 /* vhostx-reconnect.c: the control thread, which unregisters sockets and
@@ -365,6 +444,8 @@ void vhostx_note_mp_fault(struct netdev_vhostx *dev, const char *msg)
 /* vhostx-rxtx.c: mempools, receive, transmit. */
 struct rte_mempool *vhostx_mempool_get(int numa, int mtu, char **errp);
 void vhostx_mempool_format(struct ds *);
+void vhostx_mempool_set_size(unsigned int n_mbufs);
+void vhostx_mempool_check(void);
 int netdev_vhostx_send(struct netdev *, int qid, struct dp_packet_batch *,
                        bool concurrent_txq);
 struct netdev_rxq *netdev_vhostx_rxq_alloc(void);
@@ -373,6 +454,7 @@ void netdev_vhostx_rxq_destruct(struct netdev_rxq *);
 void netdev_vhostx_rxq_dealloc(struct netdev_rxq *);
 int netdev_vhostx_rxq_recv(struct netdev_rxq *, struct dp_packet_batch *,
                            int *qfill);
+bool netdev_vhostx_rxq_enabled(struct netdev_rxq *);
 
 /* vhostx-stats.c.  Custom stats are VHOSTX_N_QUEUE_COUNTERS per queue
  * followed by VHOSTX_N_TOTAL_COUNTERS totals. */

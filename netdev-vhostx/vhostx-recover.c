@@ -46,6 +46,7 @@
 #include "netdev.h"
 #include "openvswitch/vlog.h"
 #include "openvswitch/poll-loop.h"
+#include "sset.h"
 #include "timeval.h"
 #include "util.h"
 
@@ -204,24 +205,21 @@ vhostx_recover_run(void)
     OVS_EXCLUDED(vhostx_mutex)
 {
     long long int now = time_msec();
-    struct netdev_vhostx **lost = NULL;
-    size_t n_lost = 0, allocated = 0;
+    struct sset lost = SSET_INITIALIZER(&lost);
     struct netdev_vhostx *dev;
+    const char *name;
 
     if (now < next_check) {
         return;
     }
     next_check = now + CHECK_INTERVAL;
+    vhostx_mempool_check();
 
     ovs_mutex_lock(&vhostx_mutex);
     LIST_FOR_EACH (dev, list_node, &vhostx_devs) {
         ovs_mutex_lock(&dev->mutex);
         if (vhostx_sock_lost(dev)) {
-            if (n_lost >= allocated) {
-                lost = x2nrealloc(lost, &allocated, sizeof *lost);
-            }
-            netdev_ref(&dev->up);
-            lost[n_lost++] = dev;
+            sset_add(&lost, netdev_get_name(&dev->up));
         }
         vhostx_retry_mempool(dev, now);
         ovs_mutex_unlock(&dev->mutex);
@@ -229,12 +227,19 @@ vhostx_recover_run(void)
     ovs_mutex_unlock(&vhostx_mutex);
 
     /* Registering a socket takes vhostx_mutex and waits for the control
-     * thread, so it happens with no lock held. */
-    for (size_t i = 0; i < n_lost; i++) {
-        vhostx_recreate_socket(lost[i]);
-        netdev_close(&lost[i]->up);
+     * thread, so it happens with no lock held.  The ports are looked up
+     * again by name, which takes OVS's netdev_mutex: that lock comes before
+     * vhostx_mutex (construct and destruct run with it held), so it may not
+     * be taken inside the loop above. */
+    SSET_FOR_EACH (name, &lost) {
+        struct netdev *netdev = netdev_from_name(name);
+
+        if (netdev && is_vhostx_class(netdev_get_class(netdev))) {
+            vhostx_recreate_socket(netdev_vhostx_cast(netdev));
+        }
+        netdev_close(netdev);
     }
-    free(lost);
+    sset_destroy(&lost);
 }
 
 void

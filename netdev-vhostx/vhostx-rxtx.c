@@ -38,14 +38,16 @@ VLOG_DEFINE_THIS_MODULE(vhostx_rxtx);
 
 COVERAGE_DEFINE(vhostx_tx_copy);
 COVERAGE_DEFINE(vhostx_tx_ring_full);
+COVERAGE_DEFINE(vhostx_tx_contention);
 
 static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 20);
 
-/* Mbufs per pool: fewer for jumbo frames, which take 4.5 times the
- * memory. */
-#define VHOSTX_N_MBUFS (16 * 1024 - 1)
-#define VHOSTX_N_MBUFS_JUMBO (4 * 1024 - 1)
 #define VHOSTX_MBUF_CACHE 256
+
+/* A pool with fewer free mbufs than this is reported as nearly exhausted:
+ * a dequeue of a burst from the guest may then fail, and DPDK leaves the
+ * packets in the guest's ring without a word. */
+#define VHOSTX_MBUF_LOW (4 * NETDEV_MAX_BURST)
 
 /* Queue numbers of a vhost device, as DPDK counts them: the guest's rx
  * ring of queue pair 'qp' is 2 * qp, its tx ring 2 * qp + 1. */
@@ -60,11 +62,65 @@ struct vhostx_mp {
     int numa;
     uint32_t data_room;
     struct rte_mempool *mp;
+    long long int n_low;        /* Checks that found it nearly exhausted. */
+    unsigned int min_free;      /* Fewest free mbufs a check found. */
 };
 
 static struct ovs_mutex mp_mutex = OVS_MUTEX_INITIALIZER;
 static struct ovs_list vhostx_mps OVS_GUARDED_BY(mp_mutex)
     = OVS_LIST_INITIALIZER(&vhostx_mps);
+
+/* Mbufs in each pool made from now on, from other_config:vhostx-n-mbufs. */
+static unsigned int vhostx_n_mbufs OVS_GUARDED_BY(mp_mutex)
+    = VHOSTX_N_MBUFS_DEFAULT;
+
+COVERAGE_DEFINE(vhostx_mbuf_pool_low);
+
+/* Sets the number of mbufs in pools made from now on to 'n_mbufs'.  Pools
+ * that exist stay as they are: ports use them without a lock. */
+void
+vhostx_mempool_set_size(unsigned int n_mbufs)
+    OVS_EXCLUDED(mp_mutex)
+{
+    ovs_mutex_lock(&mp_mutex);
+    if (n_mbufs != vhostx_n_mbufs) {
+        VLOG_INFO("mbuf pools made from now on have %u mbufs%s", n_mbufs,
+                  ovs_list_is_empty(&vhostx_mps)
+                  ? "" : "; existing pools keep their size until "
+                         "ovs-vswitchd restarts");
+        vhostx_n_mbufs = n_mbufs;
+    }
+    ovs_mutex_unlock(&mp_mutex);
+}
+
+/* Checks how many mbufs each pool has free, and reports a pool that is
+ * nearly exhausted: in the log (rate-limited), in a coverage counter and in
+ * netdev-vhostx/mempool-show.  Called once a second by the main thread: an
+ * exhaustion that lasts shows, which is the kind that loses traffic. */
+void
+vhostx_mempool_check(void)
+    OVS_EXCLUDED(mp_mutex)
+{
+    static struct vlog_rate_limit low_rl = VLOG_RATE_LIMIT_INIT(1, 60);
+    struct vhostx_mp *vmp;
+
+    ovs_mutex_lock(&mp_mutex);
+    LIST_FOR_EACH (vmp, node, &vhostx_mps) {
+        unsigned int n_free = rte_mempool_avail_count(vmp->mp);
+
+        vmp->min_free = MIN(vmp->min_free, n_free);
+        if (n_free < VHOSTX_MBUF_LOW) {
+            vmp->n_low++;
+            COVERAGE_INC(vhostx_mbuf_pool_low);
+            VLOG_WARN_RL(&low_rl, "mbuf pool %s is nearly exhausted: %u of "
+                         "%u mbufs free; guests' packets wait in their "
+                         "rings or are dropped (raise other_config:"
+                         "vhostx-n-mbufs)", vmp->mp->name, n_free,
+                         vmp->mp->size);
+        }
+    }
+    ovs_mutex_unlock(&mp_mutex);
+}
 
 /* Makes mbuf 'obj' a valid dp_packet: OVS frees a packet whose source is
  * DPBUF_DPDK back to its pool. */
@@ -100,7 +156,7 @@ vhostx_mempool_get(int numa, int mtu, char **errp)
      * the embedded mbuf. */
     uint16_t priv = sizeof(struct dp_packet) - sizeof(struct rte_mbuf);
     unsigned int n = (data_room > RTE_MBUF_DEFAULT_BUF_SIZE
-                      ? VHOSTX_N_MBUFS_JUMBO : VHOSTX_N_MBUFS);
+                      ? vhostx_n_mbufs / 4 : vhostx_n_mbufs);
     char name[RTE_MEMPOOL_NAMESIZE];
 
     snprintf(name, sizeof name, "vhx_%d_%u", numa, data_room);
@@ -118,6 +174,8 @@ vhostx_mempool_get(int numa, int mtu, char **errp)
     vmp->numa = numa;
     vmp->data_room = data_room;
     vmp->mp = mp;
+    vmp->n_low = 0;
+    vmp->min_free = n;
     ovs_list_push_back(&vhostx_mps, &vmp->node);
     VLOG_INFO("created mbuf pool %s: %u mbufs of %u bytes", name, n,
               data_room);
@@ -139,37 +197,16 @@ vhostx_mempool_format(struct ds *s)
     ovs_mutex_lock(&mp_mutex);
     LIST_FOR_EACH (vmp, node, &vhostx_mps) {
         ds_put_format(s, "%s: numa %d, %u bytes per mbuf, %u mbufs, "
-                      "%u in use\n", vmp->mp->name, vmp->numa,
+                      "%u in use, fewest free %u, nearly exhausted %lld "
+                      "times\n", vmp->mp->name, vmp->numa,
                       vmp->data_room, vmp->mp->size,
-                      rte_mempool_in_use_count(vmp->mp));
+                      rte_mempool_in_use_count(vmp->mp), vmp->min_free,
+                      vmp->n_low);
     }
     if (ovs_list_is_empty(&vhostx_mps)) {
         ds_put_cstr(s, "no mbuf pools: no guest has attached yet\n");
     }
     ovs_mutex_unlock(&mp_mutex);
-}
-
-/* Marks the start of a burst on 'q' and returns the device's vid, or -1 if
- * no device is attached, in which case the burst must not start.  The
- * sequentially consistent increment and load pair with the store and wait
- * in destroy_device(). */
-static int
-vhostx_burst_begin(struct netdev_vhostx *dev, struct vhostx_queue *q)
-{
-    int vid;
-
-    atomic_count_inc(&q->busy);
-    atomic_read(&dev->vid, &vid);
-    if (vid < 0) {
-        atomic_count_dec(&q->busy);
-    }
-    return vid;
-}
-
-static void
-vhostx_burst_end(struct vhostx_queue *q)
-{
-    atomic_count_dec(&q->busy);
 }
 
 /* Adds 'n' to a counter that has a single writer at a time. */
@@ -244,6 +281,18 @@ netdev_vhostx_rxq_dealloc(struct netdev_rxq *rxq)
     free(netdev_rxq_vhostx_cast(rxq));
 }
 
+/* Returns true if the guest's tx ring of the queue pair of 'rxq' is
+ * enabled, so that dpif-netdev polls it. */
+bool
+netdev_vhostx_rxq_enabled(struct netdev_rxq *rxq)
+{
+    struct netdev_vhostx *dev = netdev_vhostx_cast(rxq->netdev);
+    bool enabled;
+
+    atomic_read_relaxed(&dev->rxqs[rxq->queue_id].enabled, &enabled);
+    return enabled;
+}
+
 int
 netdev_vhostx_rxq_recv(struct netdev_rxq *rxq, struct dp_packet_batch *batch,
                        int *qfill)
@@ -252,35 +301,37 @@ netdev_vhostx_rxq_recv(struct netdev_rxq *rxq, struct dp_packet_batch *batch,
     int qid = rxq->queue_id;
     struct vhostx_queue *q = &dev->rxqs[qid];
     struct vhostx_policer *policer;
+    int vid = vhostx_get_vid(dev);
     uint64_t bytes = 0;
     int n_oversize = 0;
     int n_policed = 0;
-    bool first_rx;
+    bool first_rx, up;
+    int n_qp;
     uint16_t n;
-    int vid;
 
-    vid = vhostx_burst_begin(dev, q);
-    if (vid < 0) {
-        return EAGAIN;
-    }
-    if (OVS_UNLIKELY(!dev->mp)) {
-        /* No mbufs yet (see vhostx-recover.c): the guest's packets wait in
-         * its ring. */
-        vhostx_burst_end(q);
+    /* No device, or no mbufs yet (see vhostx-recover.c): the guest's
+     * packets wait in its ring.  So do they while the port is down, and
+     * in a ring that a device which replaced another one does not have.
+     * 'dev_n_qp' is the queue count of device 'vid' or of a later one (see
+     * vhostx_get_vid()); DPDK checks the index too, but logs an error. */
+    atomic_read_relaxed(&dev->admin_up, &up);
+    atomic_read_relaxed(&dev->dev_n_qp, &n_qp);
+    if (OVS_UNLIKELY(vid < 0 || !dev->mp || !up || qid >= n_qp)) {
         return EAGAIN;
     }
     n = rte_vhost_dequeue_burst(vid, VHOSTX_GUEST_TXQ(qid), dev->mp,
                                 (struct rte_mbuf **) batch->packets,
                                 NETDEV_MAX_BURST);
-    if (qfill) {
-        *qfill = (n == NETDEV_MAX_BURST
-                  ? rte_vhost_rx_queue_count(vid, VHOSTX_GUEST_TXQ(qid))
-                  : 0);
-    }
-    vhostx_burst_end(q);
-
     if (!n) {
         return EAGAIN;
+    }
+    if (qfill) {
+        /* DPDK returns the count in 32 bits, of which only the low 16 are
+         * meaningful. */
+        *qfill = (n == NETDEV_MAX_BURST
+                  ? rte_vhost_rx_queue_count(vid, VHOSTX_GUEST_TXQ(qid))
+                    & UINT16_MAX
+                  : 0);
     }
 
     /* Frames longer than the MTU allows, or that did not fit in one mbuf,
@@ -352,6 +403,25 @@ vhostx_copy_to_mbuf(struct rte_mempool *mp, struct dp_packet *packet)
     return m;
 }
 
+/* Frees the packets of 'batch' and the 'n_copies' mbufs in 'copies'.  The
+ * vhost library copies packets into guest memory, so all of them are ours
+ * to free once the burst is over.  If 'all_dpdk', every packet of 'batch'
+ * is an mbuf, and they are freed in bulk. */
+static void
+vhostx_free_sent(struct dp_packet_batch *batch, bool all_dpdk,
+                 struct rte_mbuf **copies, int n_copies)
+{
+    if (n_copies) {
+        rte_pktmbuf_free_bulk(copies, n_copies);
+    }
+    if (OVS_LIKELY(all_dpdk)) {
+        rte_pktmbuf_free_bulk((struct rte_mbuf **) batch->packets,
+                              batch->count);
+    } else {
+        dp_packet_delete_batch(batch, true);
+    }
+}
+
 int
 netdev_vhostx_send(struct netdev *netdev, int qid,
                    struct dp_packet_batch *batch,
@@ -361,18 +431,34 @@ netdev_vhostx_send(struct netdev *netdev, int qid,
     struct rte_mbuf *pkts[NETDEV_MAX_BURST];
     struct rte_mbuf *copies[NETDEV_MAX_BURST];
     int n_pkts = 0, n_copies = 0, n_dropped = 0, n_oversize = 0;
+    int vid = vhostx_get_vid(dev);
+    bool all_dpdk = true;
     struct vhostx_policer *policer;
     struct dp_packet *packet;
     int n_policed = 0;
     struct vhostx_queue *q;
     uint64_t bytes = 0;
+    int retries = 0;
     int sent = 0;
-    int qp, vid;
+    bool up;
+    int qp;
 
-    /* Several OVS tx queues may map onto one queue pair, so transmit always
-     * takes the ring's lock; it is per ring and short. */
-    atomic_read_relaxed(&dev->txq_map[qid % dev->n_txq_map], &qp);
-    q = &dev->txqs[qp >= 0 ? qp : 0];
+    if (OVS_UNLIKELY(qid >= dev->n_txq_map)) {
+        qid %= dev->n_txq_map;
+    }
+    atomic_read_relaxed(&dev->txq_map[qid], &qp);
+    atomic_read_relaxed(&dev->admin_up, &up);
+    if (OVS_UNLIKELY(vid < 0 || qp < 0 || !up)) {
+        /* No guest, no enabled ring, or the port is down: everything is
+         * dropped, and counted on the first queue. */
+        q = &dev->txqs[0];
+        rte_spinlock_lock(&q->tx_lock);
+        vhostx_counter_add(&q->stats.dropped, dp_packet_batch_size(batch));
+        rte_spinlock_unlock(&q->tx_lock);
+        dp_packet_delete_batch(batch, true);
+        return 0;
+    }
+    q = &dev->txqs[qp];
 
     dp_packet_batch_apply_cutlen(batch);
     DP_PACKET_BATCH_FOR_EACH (i, packet, batch) {
@@ -382,12 +468,13 @@ netdev_vhostx_send(struct netdev *netdev, int qid,
             n_oversize++;
             continue;
         }
-        if (packet->source == DPBUF_DPDK) {
+        if (OVS_LIKELY(packet->source == DPBUF_DPDK)) {
             m = (struct rte_mbuf *) packet;
         } else {
             /* A port without a pool (no guest has attached yet, or
              * hugepages ran out, see vhostx-recover.c) cannot copy. */
             COVERAGE_INC(vhostx_tx_copy);
+            all_dpdk = false;
             m = dev->mp ? vhostx_copy_to_mbuf(dev->mp, packet) : NULL;
             if (!m) {
                 n_dropped++;
@@ -405,42 +492,53 @@ netdev_vhostx_send(struct netdev *netdev, int qid,
         n_policed = vhostx_police(policer, pkts, &n_pkts, NULL, false);
     }
 
-    vid = qp >= 0 ? vhostx_burst_begin(dev, q) : -1;
-    rte_spinlock_lock(&q->tx_lock);
-    if (vid >= 0) {
+    /* Several OVS tx queues may map onto one vring: the lock is per vring
+     * and, with as many vrings as PMD threads, never contended. */
+    if (OVS_UNLIKELY(!rte_spinlock_trylock(&q->tx_lock))) {
+        COVERAGE_INC(vhostx_tx_contention);
+        rte_spinlock_lock(&q->tx_lock);
+    }
+    if (OVS_LIKELY(n_pkts)) {
         int guest_rxq = VHOSTX_GUEST_RXQ(qp);
-        int retries = 0;
-        int max_retries;
 
-        atomic_read_relaxed(&dev->tx_retries_max, &max_retries);
         for (;;) {
-            sent += rte_vhost_enqueue_burst(vid, guest_rxq, pkts + sent,
+            int n = rte_vhost_enqueue_burst(vid, guest_rxq, pkts + sent,
                                             n_pkts - sent);
-            if (sent == n_pkts || retries >= max_retries) {
+            int max_retries;
+
+            sent += n;
+            if (OVS_LIKELY(sent == n_pkts) || !n) {
+                /* All sent, or a full ring that the guest did not drain
+                 * since the last try: retrying now would only spin. */
+                break;
+            }
+            atomic_read_relaxed(&dev->tx_retries_max, &max_retries);
+            if (retries >= max_retries) {
                 break;
             }
             retries++;
         }
-        vhostx_burst_end(q);
-
         for (int i = 0; i < sent; i++) {
             bytes += rte_pktmbuf_pkt_len(pkts[i]);
         }
-        if (sent < n_pkts) {
+        if (OVS_UNLIKELY(sent < n_pkts)) {
             COVERAGE_INC(vhostx_tx_ring_full);
         }
         vhostx_counter_add(&q->stats.packets, sent);
         vhostx_counter_add(&q->stats.bytes, bytes);
-        vhostx_counter_add(&q->stats.retries, retries);
+        if (OVS_UNLIKELY(retries)) {
+            vhostx_counter_add(&q->stats.retries, retries);
+        }
     }
-    /* Without a guest or an enabled ring, everything is dropped. */
-    vhostx_counter_add(&q->stats.dropped,
-                       n_dropped + n_oversize + n_policed + n_pkts - sent);
-    if (n_oversize) {
-        vhostx_counter_add(&q->stats.oversize, n_oversize);
-    }
-    if (n_policed) {
-        vhostx_counter_add(&q->stats.policed, n_policed);
+    n_dropped += n_oversize + n_policed + n_pkts - sent;
+    if (OVS_UNLIKELY(n_dropped)) {
+        vhostx_counter_add(&q->stats.dropped, n_dropped);
+        if (n_oversize) {
+            vhostx_counter_add(&q->stats.oversize, n_oversize);
+        }
+        if (n_policed) {
+            vhostx_counter_add(&q->stats.policed, n_policed);
+        }
     }
     rte_spinlock_unlock(&q->tx_lock);
 
@@ -449,12 +547,6 @@ netdev_vhostx_send(struct netdev *netdev, int qid,
                      "allows", netdev_get_name(netdev), n_oversize,
                      dev->mtu);
     }
-
-    /* The vhost library copies the packets into guest memory, so all the
-     * mbufs are ours to free. */
-    for (int i = 0; i < n_copies; i++) {
-        rte_pktmbuf_free(copies[i]);
-    }
-    dp_packet_delete_batch(batch, true);
+    vhostx_free_sent(batch, all_dpdk, copies, n_copies);
     return 0;
 }

@@ -24,6 +24,7 @@ SYSTEM_TESTSUITE_AT = \
 	tests/system-bench.at \
 	tests/system-vhostx.at \
 	tests/system-vhostx-port.at \
+	tests/system-vhostx-datapath.at \
 	tests/system-vhostx-badinput.at \
 	tests/system-vhostx-reconnect.at \
 	tests/system-vhostx-faults.at \
