@@ -42,7 +42,7 @@ COVERAGE_DEFINE(vhostx_tx_contention);
 
 static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 20);
 
-#define VHOSTX_MBUF_CACHE 256
+#define VHOSTX_MBUF_CACHE RTE_MEMPOOL_CACHE_MAX_SIZE
 
 /* A pool with fewer free mbufs than this is reported as nearly exhausted:
  * a dequeue of a burst from the guest may then fail, and DPDK leaves the
@@ -139,8 +139,8 @@ struct rte_mempool *
 vhostx_mempool_get(int numa, int mtu, char **errp)
     OVS_EXCLUDED(mp_mutex)
 {
-    uint32_t data_room = ROUND_UP(vhostx_frame_len(mtu), 1024)
-                         + RTE_PKTMBUF_HEADROOM;
+    uint32_t data_room = ROUND_UP(vhostx_frame_len(mtu) + RTE_PKTMBUF_HEADROOM,
+                                  RTE_CACHE_LINE_SIZE);
     struct rte_mempool *mp = NULL;
     struct vhostx_mp *vmp;
 

@@ -39,7 +39,7 @@ VM_TESTSUITE_AT = \
 	tests/vm-migration.at \
 	tests/vm-two-hosts.at
 EXTRA_DIST += $(TESTSUITE_AT) $(SYSTEM_TESTSUITE_AT) $(VM_TESTSUITE_AT) \
-	tests/atlocal.in tests/lsan.supp
+	tests/atlocal.in tests/lsan.supp tests/min-tests tests/allowed-skips
 DISTCLEANFILES += tests/atconfig tests/atlocal
 
 TESTSUITE = tests/testsuite
