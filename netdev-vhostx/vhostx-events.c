@@ -15,23 +15,19 @@
  */
 
 /* vhost-user device lifecycle: the DPDK vhost callbacks, which record what
- * happened, netdev_vhostx_run()'s half, which applies it, and registration
- * of sockets with DPDK. */
+ * happened, and netdev_vhostx_run()'s half, which applies it.  Sockets are
+ * registered with DPDK by vhostx-socket.c, with the callbacks given here. */
 
 #include <config.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <rte_errno.h>
-#include <rte_pause.h>
 #include <rte_vhost.h>
 
 #include "vhostx-private.h"
@@ -57,22 +53,9 @@ static struct vlog_rate_limit lifecycle_rl = VLOG_RATE_LIMIT_INIT(10, 20);
  * more, as an operator measures with them, but still bounded. */
 static struct vlog_rate_limit reconnect_rl = VLOG_RATE_LIMIT_INIT(30, 60);
 
-struct ovs_mutex vhostx_mutex = OVS_MUTEX_INITIALIZER;
-struct ovs_list vhostx_devs OVS_GUARDED_BY(vhostx_mutex)
-    = OVS_LIST_INITIALIZER(&vhostx_devs);
-
 /* Changed whenever a vhost callback records an event. */
 static struct seq *vhostx_event_seq;
 static uint64_t vhostx_event_seqno;
-
-/* Features that we do not offer: we do not handle segmentation or
- * checksum offload from the guest.  LOG_SHMFD, which QEMU needs for live
- * migration, stays offered. */
-#define VHOSTX_DISABLED_FEATURES ((1ULL << VIRTIO_NET_F_HOST_TSO4)   \
-                                  | (1ULL << VIRTIO_NET_F_HOST_TSO6) \
-                                  | (1ULL << VIRTIO_NET_F_HOST_ECN)  \
-                                  | (1ULL << VIRTIO_NET_F_HOST_UFO)  \
-                                  | (1ULL << VIRTIO_NET_F_CSUM))
 
 /* Returns the device whose socket is the one of vhost device 'vid', or
  * NULL. */
@@ -244,7 +227,7 @@ vhostx_destroy_device(int vid)
     }
     ovs_mutex_unlock(&vhostx_mutex);
 
-    if (dev) {
+    {
         /* DPDK frees the device's memory when we return.  A burst that
          * loaded 'vid' before it changed, even after a handover to another
          * device, may still use it until its thread's next quiescent state:
@@ -253,8 +236,12 @@ vhostx_destroy_device(int vid)
          * ovsrcu_synchronize() leaves this thread non-quiescent: make it
          * quiescent again, or it would hold up every grace period while it
          * waits for the next vhost-user message. */
+        bool was_quiescent = ovsrcu_is_quiescent();
+
         ovsrcu_synchronize();
-        ovsrcu_quiesce_start();
+        if (was_quiescent) {
+            ovsrcu_quiesce_start();
+        }
     }
 }
 
@@ -369,192 +356,13 @@ vhostx_note_first_rx(struct netdev_vhostx *dev)
     }
 }
 
-/* Sets the group and permissions of the server socket of 'cfg'.  The
- * file is opened once, without following a symbolic link, and checked to
- * be a socket of ours; the group and mode are then set on that very file
- * (through its descriptor), so that nothing that took its place, and
- * nothing a link points to, can be changed.  Returns 0 or a positive errno
- * value with a message in '*errp'. */
-int
-vhostx_set_sock_perms(const struct vhostx_sock_cfg *cfg, char **errp)
-{
-    char fd_path[64];
-    struct stat st;
-    int fd, error = 0;
-
-    fd = open(cfg->path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &st) || !S_ISSOCK(st.st_mode)
-        || st.st_uid != geteuid()) {
-        *errp = xasprintf("%s is not a socket of ours after creating it",
-                          cfg->path);
-        if (fd >= 0) {
-            close(fd);
-        }
-        return EEXIST;
-    }
-    VLOG_DBG("%s: created with mode %04o, configured %04o", cfg->path,
-             (unsigned int) (st.st_mode & 07777), cfg->mode);
-    if (cfg->gid != (gid_t) -1
-        && fchownat(fd, "", -1, cfg->gid, AT_EMPTY_PATH)) {
-        error = errno;
-        *errp = xasprintf("could not set the group of %s to %u (%s)",
-                          cfg->path, (unsigned int) cfg->gid,
-                          ovs_strerror(error));
-        goto out;
-    }
-    /* fchmod() does not take an O_PATH descriptor, but chmod() of its
-     * /proc link changes the file it refers to. */
-    snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", fd);
-    if (chmod(fd_path, cfg->mode)) {
-        error = errno;
-        *errp = xasprintf("could not set the mode of %s to %04o (%s)",
-                          cfg->path, cfg->mode, ovs_strerror(error));
-    }
-
-out:
-    close(fd);
-    return error;
-}
-
-/* Registers 'path' with DPDK, as a server socket or (if 'client') as a
- * client that connects once, and starts it.  Returns 0 if successful,
- * otherwise a positive errno value and, if 'errp' is nonnull, an error
- * message in '*errp', which the caller must free; then 'path' is not
- * registered. */
-int
-vhostx_register_socket(const char *path, bool client, char **errp)
-{
-    uint64_t flags = (client
-                      ? RTE_VHOST_USER_CLIENT | RTE_VHOST_USER_NO_RECONNECT
-                      : 0);
-    const char *what;
-    int err;
-
-    errno = 0;
-    what = "register";
-    err = rte_vhost_driver_register(path, flags);
-    if (!err) {
-        what = "configure features of";
-        err = rte_vhost_driver_disable_features(path,
-                                                VHOSTX_DISABLED_FEATURES);
-    }
-    if (!err) {
-        what = "register callbacks for";
-        err = rte_vhost_driver_callback_register(path, &vhostx_ops);
-    }
-    if (!err) {
-        what = client ? "connect to" : "start";
-        err = rte_vhost_driver_start(path);
-    }
-    if (err) {
-        /* DPDK returns -1 for most failures and leaves errno set by the
-         * system call that failed, if any. */
-        int error = errno ? errno : EINVAL;
-
-        if (errp) {
-            *errp = xasprintf("could not %s vhost-user socket %s (%s)",
-                              what, path, ovs_strerror(error));
-        }
-        if (strcmp(what, "register")) {
-            rte_vhost_driver_unregister(path);
-        }
-        return error;
-    }
-    return 0;
-}
-
-/* A server socket is created by DPDK's bind(), with the mode that the umask
- * allows; vhostx_set_sock_perms() comes only after.  So that the socket never
- * has more permissions than configured, not even in between, it is created
- * in a short-lived thread with a file system context of its own
- * (unshare(CLONE_FS)), whose umask allows no more than the configured
- * mode.  The umask of the process and of its other threads does not
- * change. */
-struct vhostx_server_start {
-    const struct vhostx_sock_cfg *cfg;  /* In. */
-    int umask_error;                    /* Out: 0 or why unshare() failed. */
-    int error;                          /* Out: 0 or a positive errno. */
-    char *errmsg;                       /* Out: if 'error', a message. */
-};
-
-static void *
-vhostx_server_start_main(void *start_)
-{
-    struct vhostx_server_start *start = start_;
-    mode_t old_mask = 0;
-
-    /* This thread never touches RCU-protected data. */
-    ovsrcu_quiesce_start();
-
-    start->umask_error = unshare(CLONE_FS) ? errno : 0;
-    if (!start->umask_error) {
-        old_mask = umask(~start->cfg->mode & 0777);
-    }
-    start->error = vhostx_register_socket(start->cfg->path, false,
-                                          &start->errmsg);
-    if (!start->umask_error) {
-        /* DPDK's event thread, if this call created it, shares this
-         * context: give it the umask it would have had. */
-        umask(old_mask);
-    }
-    return NULL;
-}
-
-/* Registers and starts the server socket of 'cfg' as
- * vhostx_register_socket() does, created with no more than 'cfg->mode'. */
-static int
-vhostx_start_server(const struct vhostx_sock_cfg *cfg, char **errp)
-{
-    struct vhostx_server_start start = { .cfg = cfg };
-
-    xpthread_join(ovs_thread_create("vhostx_start", vhostx_server_start_main,
-                                    &start), NULL);
-    if (start.umask_error) {
-        static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 5);
-
-        VLOG_WARN_RL(&rl, "%s: could not give socket creation a umask of "
-                     "its own (%s): until its mode is set, the socket has "
-                     "the process's umask", cfg->path,
-                     ovs_strerror(start.umask_error));
-    }
-    if (start.error) {
-        *errp = start.errmsg;
-    }
-    return start.error;
-}
-
-/* Starts the socket of 'cfg': a server socket is registered and listening
- * when this returns; a client socket is handed to the control thread, which
- * connects to it as soon as it can.  The caller has flushed the control
- * thread (vhostx_ctl_flush()), so that a port that used the same path has
- * unregistered it.  Returns 0 if successful, otherwise a positive errno
- * value and an error message in '*errp', which the caller must free. */
-int
-vhostx_driver_start(const struct vhostx_sock_cfg *cfg, char **errp)
-    OVS_EXCLUDED(vhostx_mutex)
-{
-    int err;
-
-    if (cfg->client) {
-        vhostx_ctl_connect(cfg->path);
-        return 0;
-    }
-    err = vhostx_start_server(cfg, errp);
-    if (!err) {
-        err = vhostx_set_sock_perms(cfg, errp);
-        if (err) {
-            rte_vhost_driver_unregister(cfg->path);
-        }
-    }
-    return err;
-}
-
 /* Starts the control thread.  Called once, after DPDK is initialized. */
 int
 vhostx_events_init(void)
 {
     vhostx_event_seq = seq_create();
     vhostx_event_seqno = seq_read(vhostx_event_seq);
+    vhostx_socket_set_ops(&vhostx_ops);
     vhostx_ctl_init();
     return 0;
 }

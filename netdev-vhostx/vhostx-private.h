@@ -54,7 +54,8 @@
  * and no OVS thread waits for the vhost-events thread without being
  * quiescent: the control thread's rte_vhost_driver_unregister() (which
  * waits for callbacks in progress) runs quiescent, and the main thread
- * waits for the control thread in ovs_mutex_cond_wait(), which quiesces.
+ * is quiescent while it waits for the control thread
+ * (vhostx_ctl_flush()) or for the thread that creates a server socket.
  * A PMD thread does not block on anything of the vhost-events thread: DPDK
  * takes vring access locks on dequeue with a trylock.
  *
@@ -409,11 +410,38 @@ bool vhostx_policer_cfg_is_empty(const struct vhostx_policer_cfg *);
 void vhostx_policer_cfg_format(const struct vhostx_policer_cfg *,
                                struct ds *);
 
-/* vhostx-events.c: vhost callbacks and socket registration. */
-int vhostx_events_init(void);
-int vhostx_register_socket(const char *path, bool client, char **errp);
-int vhostx_driver_start(const struct vhostx_sock_cfg *, char **errp);
+/* vhostx-socket.c: the port registry ('vhostx_devs') and the socket
+ * lifecycle, the bottom layer that the rest calls and that calls none of
+ * it.  What it needs of the control thread it gets through these hooks,
+ * which vhostx-reconnect.c installs when it starts the thread. */
+struct vhostx_sock_ctl {
+    /* Unregisters 'path' (taking it), of our server socket file 'id', on
+     * the control thread, with no OVS lock held. */
+    void (*unregister)(char *path, const struct vhostx_sock_id *id);
+    /* Keeps client socket 'path' connected. */
+    void (*connect)(const char *path);
+    /* Waits until the control thread has done all it was asked. */
+    void (*flush)(void);
+};
+struct rte_vhost_device_ops;
+void vhostx_socket_set_ops(const struct rte_vhost_device_ops *);
+void vhostx_socket_set_ctl(const struct vhostx_sock_ctl *);
+void vhostx_sock_identify(const char *path, struct vhostx_sock_id *);
 int vhostx_set_sock_perms(const struct vhostx_sock_cfg *, char **errp);
+int vhostx_register_socket(const char *path, bool client, char **errp);
+int vhostx_check_socket(struct netdev_vhostx *,
+                        const struct vhostx_sock_cfg *, char **msgp)
+    OVS_EXCLUDED(vhostx_mutex);
+int vhostx_start_socket(struct netdev_vhostx *,
+                        const struct vhostx_sock_cfg *, char **msgp)
+    OVS_EXCLUDED(vhostx_mutex);
+void vhostx_detach_socket(struct netdev_vhostx *)
+    OVS_EXCLUDED(vhostx_mutex);
+int vhostx_restart_server_socket(struct netdev_vhostx *, char **msgp)
+    OVS_EXCLUDED(vhostx_mutex);
+
+/* vhostx-events.c: vhost callbacks and applying what they record. */
+int vhostx_events_init(void);
 void vhostx_events_run(void);
 void vhostx_events_wait(void);
 void vhostx_update_txq_map(struct netdev_vhostx *)
@@ -437,7 +465,6 @@ void vhostx_ctl_flush(void);
  * hugepage exhaustion. */
 void vhostx_recover_run(void);
 void vhostx_recover_wait(void);
-void vhostx_sock_identify(const char *path, struct vhostx_sock_id *);
 void vhostx_note_mp_fault(struct netdev_vhostx *dev, const char *msg)
     OVS_REQUIRES(dev->mutex);
 
@@ -466,8 +493,6 @@ int netdev_vhostx_get_custom_stats(const struct netdev *,
 void vhostx_format_features(struct ds *, uint64_t features);
 
 /* netdev-vhostx.c. */
-int vhostx_restart_server_socket(struct netdev_vhostx *, char **msgp)
-    OVS_EXCLUDED(vhostx_mutex);
 void vhostx_get_status(const struct netdev_vhostx *, struct smap *);
 void vhostx_get_reconnect_status(const struct netdev_vhostx *, struct smap *)
     OVS_REQUIRES(vhostx_mutex);

@@ -174,11 +174,23 @@ void
 vhostx_ctl_flush(void)
     OVS_EXCLUDED(vhostx_mutex, ctl_mutex)
 {
+    /* Quiescent while it waits: unregistering a socket with a guest
+     * attached runs destroy_device() on the control thread, which waits
+     * for an RCU grace period, that is, for this thread too.  The caller
+     * holds no RCU-protected pointer across this call. */
+    bool was_quiescent = ovsrcu_is_quiescent();
+
+    if (!was_quiescent) {
+        ovsrcu_quiesce_start();
+    }
     ovs_mutex_lock(&ctl_mutex);
     while (!ovs_list_is_empty(&ctl_reqs) || ctl_busy) {
         ovs_mutex_cond_wait(&ctl_cond, &ctl_mutex);
     }
     ovs_mutex_unlock(&ctl_mutex);
+    if (!was_quiescent) {
+        ovsrcu_quiesce_end();
+    }
 }
 
 static struct ctl_client *
@@ -538,6 +550,13 @@ vhostx_ctl_main(void *arg OVS_UNUSED)
 void
 vhostx_ctl_init(void)
 {
+    static const struct vhostx_sock_ctl sock_ctl = {
+        .unregister = vhostx_ctl_unregister,
+        .connect = vhostx_ctl_connect,
+        .flush = vhostx_ctl_flush,
+    };
+
+    vhostx_socket_set_ctl(&sock_ctl);
     xpipe_nonblocking(ctl_wake_fds);
     inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (inotify_fd < 0) {

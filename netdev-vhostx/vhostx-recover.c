@@ -39,7 +39,6 @@
 #include <config.h>
 
 #include <errno.h>
-#include <sys/stat.h>
 
 #include "vhostx-private.h"
 #include "coverage.h"
@@ -63,19 +62,6 @@ COVERAGE_DEFINE(vhostx_mbuf_retry);
 #define MP_BACKOFF_MAX 8000
 
 static long long int next_check;
-
-/* Stores in '*id' which file 'path' is, or zeros if there is none. */
-void
-vhostx_sock_identify(const char *path, struct vhostx_sock_id *id)
-{
-    struct stat st;
-
-    memset(id, 0, sizeof *id);
-    if (!lstat(path, &st) && S_ISSOCK(st.st_mode)) {
-        id->dev = st.st_dev;
-        id->ino = st.st_ino;
-    }
-}
 
 /* Records that 'dev', with a guest attached, could not get mbufs, because
  * of 'msg', and schedules the next attempt. */

@@ -440,15 +440,16 @@ netdev_vhostx_send(struct netdev *netdev, int qid,
     uint64_t bytes = 0;
     int retries = 0;
     int sent = 0;
+    int qp, n_qp;
     bool up;
-    int qp;
 
     if (OVS_UNLIKELY(qid >= dev->n_txq_map)) {
         qid %= dev->n_txq_map;
     }
     atomic_read_relaxed(&dev->txq_map[qid], &qp);
     atomic_read_relaxed(&dev->admin_up, &up);
-    if (OVS_UNLIKELY(vid < 0 || qp < 0 || !up)) {
+    atomic_read_relaxed(&dev->dev_n_qp, &n_qp);
+    if (OVS_UNLIKELY(vid < 0 || qp < 0 || qp >= n_qp || !up)) {
         /* No guest, no enabled ring, or the port is down: everything is
          * dropped, and counted on the first queue. */
         q = &dev->txqs[0];
@@ -464,6 +465,9 @@ netdev_vhostx_send(struct netdev *netdev, int qid,
     DP_PACKET_BATCH_FOR_EACH (i, packet, batch) {
         struct rte_mbuf *m;
 
+        if (OVS_UNLIKELY(packet->source != DPBUF_DPDK)) {
+            all_dpdk = false;
+        }
         if (OVS_UNLIKELY(dp_packet_size(packet) > dev->max_frame)) {
             n_oversize++;
             continue;
@@ -474,7 +478,6 @@ netdev_vhostx_send(struct netdev *netdev, int qid,
             /* A port without a pool (no guest has attached yet, or
              * hugepages ran out, see vhostx-recover.c) cannot copy. */
             COVERAGE_INC(vhostx_tx_copy);
-            all_dpdk = false;
             m = dev->mp ? vhostx_copy_to_mbuf(dev->mp, packet) : NULL;
             if (!m) {
                 n_dropped++;

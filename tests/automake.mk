@@ -22,6 +22,7 @@ SYSTEM_TESTSUITE_AT = \
 	tests/vhostx-macros.at \
 	tests/system-macros.at \
 	tests/system-bench.at \
+	tests/system-tools.at \
 	tests/system-vhostx.at \
 	tests/system-vhostx-port.at \
 	tests/system-vhostx-datapath.at \
