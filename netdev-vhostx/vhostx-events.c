@@ -227,21 +227,19 @@ vhostx_destroy_device(int vid)
     }
     ovs_mutex_unlock(&vhostx_mutex);
 
-    {
-        /* DPDK frees the device's memory when we return.  A burst that
-         * loaded 'vid' before it changed, even after a handover to another
-         * device, may still use it until its thread's next quiescent state:
-         * wait for a grace period, holding no lock of ours (see "Threads,
-         * locks and who waits for whom" in vhostx-private.h).
-         * ovsrcu_synchronize() leaves this thread non-quiescent: make it
-         * quiescent again, or it would hold up every grace period while it
-         * waits for the next vhost-user message. */
-        bool was_quiescent = ovsrcu_is_quiescent();
+    /* DPDK frees the device's memory when we return.  A burst that loaded
+     * 'vid' before it changed, even after a handover to another device,
+     * may still use it until its thread's next quiescent state: wait for a
+     * grace period, holding no lock of ours (see "Threads, locks and who
+     * waits for whom" in vhostx-private.h).  ovsrcu_synchronize() leaves
+     * this thread non-quiescent: restore the state it had, or DPDK's
+     * vhost-events thread would hold up every grace period while it waits
+     * for the next vhost-user message. */
+    bool was_quiescent = ovsrcu_is_quiescent();
 
-        ovsrcu_synchronize();
-        if (was_quiescent) {
-            ovsrcu_quiesce_start();
-        }
+    ovsrcu_synchronize();
+    if (was_quiescent) {
+        ovsrcu_quiesce_start();
     }
 }
 
