@@ -46,6 +46,67 @@ COVERAGE_DEFINE(vhostx_destroy_device);
 COVERAGE_DEFINE(vhostx_unknown_device);
 COVERAGE_DEFINE(vhostx_handover);
 
+/* The vhost callbacks run in DPDK's vhost thread, which never publishes
+ * what it adds to OVS coverage counters: only OVS threads do, from
+ * poll_block() or coverage_try_clear().  The callbacks count in
+ * 'cb_counts' instead, and the main thread adds what is new to the
+ * coverage counters in vhostx_events_run().  These are bare counts that
+ * publish nothing else, so relaxed order is enough: the main thread may
+ * see an increment one run late, never lose it. */
+enum vhostx_cb_event {
+    CB_NEW_DEVICE,
+    CB_DESTROY_DEVICE,
+    CB_UNKNOWN_DEVICE,
+    CB_HANDOVER,
+    CB_N_EVENTS
+};
+static atomic_uint64_t cb_counts[CB_N_EVENTS];
+
+static void
+vhostx_cb_count(enum vhostx_cb_event event)
+{
+    uint64_t orig;
+
+    atomic_add_relaxed(&cb_counts[event], 1, &orig);
+}
+
+/* Adds to the coverage counters what the callbacks counted since the last
+ * call.  Main thread only. */
+static void
+vhostx_cb_coverage_flush(void)
+{
+    static uint64_t published[CB_N_EVENTS];
+
+    for (int i = 0; i < CB_N_EVENTS; i++) {
+        unsigned int delta;
+        uint64_t n;
+
+        atomic_read_relaxed(&cb_counts[i], &n);
+        delta = n - published[i];
+        if (!delta) {
+            continue;
+        }
+        published[i] = n;
+        switch ((enum vhostx_cb_event) i) {
+        case CB_NEW_DEVICE:
+            COVERAGE_ADD(vhostx_new_device, delta);
+            break;
+        case CB_DESTROY_DEVICE:
+            COVERAGE_ADD(vhostx_destroy_device, delta);
+            break;
+        case CB_UNKNOWN_DEVICE:
+            COVERAGE_ADD(vhostx_unknown_device, delta);
+            break;
+        case CB_HANDOVER:
+            COVERAGE_ADD(vhostx_handover, delta);
+            break;
+        case CB_N_EVENTS:
+        default:
+            OVS_NOT_REACHED();
+        }
+    }
+}
+
 /* Lifecycle messages can repeat as fast as a guest restarts. */
 static struct vlog_rate_limit lifecycle_rl = VLOG_RATE_LIMIT_INIT(10, 20);
 
@@ -97,7 +158,7 @@ vhostx_new_device(int vid)
 {
     struct netdev_vhostx *dev;
 
-    COVERAGE_INC(vhostx_new_device);
+    vhostx_cb_count(CB_NEW_DEVICE);
     ovs_mutex_lock(&vhostx_mutex);
     dev = vhostx_find_by_vid(vid);
     if (dev) {
@@ -132,7 +193,7 @@ vhostx_new_device(int vid)
         dev->attach_seq++;
 
         if (old_vid >= 0 && old_vid != vid) {
-            COVERAGE_INC(vhostx_handover);
+            vhostx_cb_count(CB_HANDOVER);
             dev->n_handovers++;
             VLOG_INFO_RL(&lifecycle_rl, "%s: handed over from vhost device "
                          "%d to %d", netdev_get_name(&dev->up), old_vid, vid);
@@ -165,7 +226,7 @@ vhostx_new_device(int vid)
          * then gets it. */
         static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 5);
 
-        COVERAGE_INC(vhostx_unknown_device);
+        vhostx_cb_count(CB_UNKNOWN_DEVICE);
         VLOG_WARN_RL(&rl, "vhost device %d: no dpdkvhostx port has its "
                      "socket: refused", vid);
         return -1;
@@ -199,7 +260,7 @@ vhostx_destroy_device(int vid)
 {
     struct netdev_vhostx *dev;
 
-    COVERAGE_INC(vhostx_destroy_device);
+    vhostx_cb_count(CB_DESTROY_DEVICE);
     ovs_mutex_lock(&vhostx_mutex);
     dev = vhostx_find_user_of_vid(vid);
     if (dev) {
@@ -517,6 +578,7 @@ vhostx_events_run(void)
         return;
     }
     vhostx_event_seqno = seq_read(vhostx_event_seq);
+    vhostx_cb_coverage_flush();
 
     ovs_mutex_lock(&vhostx_mutex);
     LIST_FOR_EACH (dev, list_node, &vhostx_devs) {

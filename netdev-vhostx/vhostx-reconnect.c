@@ -55,6 +55,10 @@ VLOG_DEFINE_THIS_MODULE(vhostx_reconnect);
 COVERAGE_DEFINE(vhostx_connect_attempt);
 COVERAGE_DEFINE(vhostx_reconnect);
 
+/* Set when the control thread counted something that it has not published
+ * yet (see ctl_coverage_publish()).  Control thread only. */
+static bool ctl_coverage_pending;
+
 /* Backoff between connection attempts, in milliseconds. */
 #define BACKOFF_MIN 1
 #define BACKOFF_MAX 1000
@@ -261,6 +265,7 @@ client_try(struct ctl_client *c, long long int now)
     struct stat st;
 
     COVERAGE_INC(vhostx_connect_attempt);
+    ctl_coverage_pending = true;
     if (stat(c->path, &st) || !S_ISSOCK(st.st_mode)) {
         /* Nothing to connect to: inotify wakes us when it appears.  The
          * timer only guards against a missed event (e.g. the directory did
@@ -433,6 +438,7 @@ ctl_handle(struct ctl_req *req)
              * connection closes: register it again and connect at once,
              * since a restarting server usually comes back quickly. */
             COVERAGE_INC(vhostx_reconnect);
+            ctl_coverage_pending = true;
             rte_vhost_driver_unregister(c->path);
             c->registered = false;
             c->backoff = BACKOFF_MIN;
@@ -481,6 +487,27 @@ ctl_read_inotify(void)
     }
 }
 
+/* This thread's coverage counts reach coverage/show only once it calls
+ * coverage_clear(), which publishes them at most once per second: the
+ * thread does so before it blocks, and while it holds counts that it could
+ * not publish yet it wakes up in time to. */
+static void
+ctl_coverage_publish(long long int now, long long int *next)
+{
+    static long long int last_publish = LLONG_MIN;
+
+    if (!ctl_coverage_pending) {
+        return;
+    }
+    if (last_publish == LLONG_MIN || now - last_publish >= 1000) {
+        coverage_clear();
+        last_publish = now;
+        ctl_coverage_pending = false;
+    } else {
+        *next = MIN(*next, last_publish + 1000);
+    }
+}
+
 static void *
 vhostx_ctl_main(void *arg OVS_UNUSED)
 {
@@ -524,6 +551,7 @@ vhostx_ctl_main(void *arg OVS_UNUSED)
             }
         }
 
+        ctl_coverage_publish(time_msec(), &next);
         timeout = (next == LLONG_MAX ? -1
                    : MIN(MAX(next - time_msec(), 0), BACKOFF_MAX));
         pfds[0].fd = ctl_wake_fds[0];

@@ -52,6 +52,7 @@
 VLOG_DEFINE_THIS_MODULE(vhostx_recover);
 
 COVERAGE_DEFINE(vhostx_socket_recreated);
+COVERAGE_DEFINE(vhostx_socket_recreate_failed);
 COVERAGE_DEFINE(vhostx_mbuf_retry);
 
 /* How often the main thread checks, in milliseconds. */
@@ -172,6 +173,7 @@ vhostx_recreate_socket(struct netdev_vhostx *dev)
         char *fault = xasprintf("socket file was removed and cannot be "
                                 "created again: %s", msg);
 
+        COVERAGE_INC(vhostx_socket_recreate_failed);
         if (!dev->sock_fault || strcmp(fault, dev->sock_fault)) {
             VLOG_WARN("%s: %s; trying again every %d ms", name, fault,
                       CHECK_INTERVAL);

@@ -19,6 +19,7 @@
  *
  *   test-vhostx check-name NAME
  *   test-vhostx sock-dir RUNDIR [VALUE]
+ *   test-vhostx n-mbufs [VALUE]
  *   test-vhostx sock-path DIR NAME
  *   test-vhostx options NAME SOCK_DIR [KEY=VALUE]...
  *   test-vhostx policer-ingress MAX_FRAME KBPS KB KPPS KPKTS
@@ -305,6 +306,12 @@ main(int argc, char *argv[])
                                                   argc == 4 ? argv[3] : NULL,
                                                   &result);
         return report(error, result);
+    } else if ((argc == 2 || argc == 3) && !strcmp(argv[1], "n-mbufs")) {
+        unsigned int n = 0;
+        char *error = vhostx_n_mbufs_from_config(argc == 3 ? argv[2] : NULL,
+                                                 &n);
+
+        return report(error, error ? NULL : xasprintf("%u", n));
     } else if (argc == 4 && !strcmp(argv[1], "sock-path")) {
         char *error = vhostx_server_sock_path(argv[2], argv[3], &result);
 
@@ -352,7 +359,7 @@ main(int argc, char *argv[])
         return policer_threads(argc - 2, argv + 2);
     }
     ovs_fatal(0, "usage: %s check-name NAME | sock-dir RUNDIR [VALUE] | "
-              "sock-path DIR NAME | options NAME SOCK_DIR [KEY=VALUE]... | "
+              "n-mbufs [VALUE] | sock-path DIR NAME | options NAME SOCK_DIR [KEY=VALUE]... | "
               "policer-ingress MAX_FRAME KBPS KB KPPS KPKTS | "
               "policer-qos MAX_FRAME [KEY=VALUE]... | "
               "policer-sim BPS BYTES PPS PKTS LENS OFFERED_PPS SECONDS | "

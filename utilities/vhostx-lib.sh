@@ -196,25 +196,51 @@ vhx_show_counters () {
               printf "%.6f %s %s %s %s %s %s\n", t, rp, rd, rq, tp, td, tq }'
 }
 
-# vhx_policer_window PORT rx|tx SECONDS
+# vhx_testpmd_rx_pps NAME [PORT]
+#
+# Has testpmd NAME show the statistics of PORT (default 0), waits for the
+# answer and prints its "Rx-pps": the rate at which the peer received,
+# by its own clock, since the previous time it showed them.
+vhx_testpmd_rx_pps () {
+    vhx_n=$(grep -c 'Rx-pps:' "$1.log")
+    vhx_testpmd_cmd "$1" "show port stats ${2:-0}" || return 1
+    vhx_wait_until "test \$(grep -c 'Rx-pps:' '$1.log') -gt $vhx_n" 5 \
+        || return 1
+    awk '/Rx-pps:/ { v = $2 } END { print v + 0 }' "$1.log"
+}
+
+# vhx_policer_window PORT rx|tx SECONDS [PEER]
 #
 # Measures PORT over SECONDS and prints the rates, per second, of what its
 # policer in that direction let through, what it dropped, and what was
 # dropped for other reasons (a full ring): "ADMITTED POLICED OTHER".  For
 # rx, what went through is what OVS received from the guest; for tx, what
-# OVS put, or tried to put, on the guest's ring.
+# OVS put, or tried to put, on the guest's ring.  With PEER, the testpmd
+# that receives what went through, a fourth field: the rate at which PEER
+# received over the same window, as PEER measured it.
 vhx_policer_window () {
+    if test -n "${4:-}"; then
+        vhx_testpmd_rx_pps "$4" > /dev/null || return 1
+    fi
     vhx_a=$(vhx_show_counters "$1") || return 1
     sleep "$3"
     vhx_b=$(vhx_show_counters "$1") || return 1
-    echo "$vhx_a $vhx_b" | awk -v dir="$2" '{
+    vhx_peer=
+    if test -n "${4:-}"; then
+        vhx_peer=$(vhx_testpmd_rx_pps "$4") || return 1
+    fi
+    echo "$vhx_a $vhx_b" | awk -v dir="$2" -v peer="$vhx_peer" '{
         dt = $8 - $1
         if (dir == "rx") {
             ok = $9 - $2; pol = $11 - $4; other = ($10 - $3) - pol
         } else {
             pol = $14 - $7; other = ($13 - $6) - pol; ok = $12 - $5 + other
         }
-        printf "%.1f %.1f %.1f\n", ok / dt, pol / dt, other / dt }'
+        printf "%.1f %.1f %.1f", ok / dt, pol / dt, other / dt
+        if (peer != "") {
+            printf " %.1f", peer
+        }
+        printf "\n" }'
 }
 
 # vhx_rate_within MEASURED EXPECTED PERCENT
@@ -239,18 +265,23 @@ vhx_rate_within () {
 # different bounds above and below), over a window of SECONDS (default
 # 2).  A rate above the limit fails at once.  A window in
 # which the peer offered less than 5% above the limit does not count (the
-# machine did not schedule the peer enough).  With GUEST set (tx only),
-# what counts is what the guest received, and a window in which its ring
-# overflowed (the guest did not keep up) does not count either.  Up to
+# machine did not schedule the peer enough).  With GUEST, the name of the
+# testpmd that receives what went through, what counts is what the guest
+# received, and a window in which its ring overflowed (the guest did not
+# keep up) does not count either; the rate the guest itself measured must
+# then be within PERCENT of EXPECTED_PPS too, and within 1% of what OVS
+# counted (for rx, OVS must forward all of it to the guest).  Up to
 # five windows are tried.  Logs every window to policer-rates.log.
 vhx_check_policer () {
     vhx_try=0
     while test $vhx_try -lt 5; do
         vhx_try=$((vhx_try + 1))
-        vhx_w=$(vhx_policer_window "$1" "$2" "${5:-2}") || return 1
+        vhx_w=$(vhx_policer_window "$1" "$2" "${5:-2}" "${6:-}") \
+            || return 1
         set -- "$1" "$2" "$3" "${4:-2}" "${5:-2}" "${6:-}" $vhx_w
         vhx_verdict=$(awk -v e="$3" -v p="$4" -v ok="$7" -v pol="$8" \
-                          -v other="$9" -v guest="$6" 'BEGIN {
+                          -v other="$9" -v guest="$6" -v peer="${10:-}" \
+                          'BEGIN {
             up = down = p
             if (index(p, ":")) {
                 up = substr(p, 1, index(p, ":") - 1)
@@ -261,11 +292,24 @@ vhx_check_policer () {
             if (ok + pol < e * 1.05) { print "underfed"; exit }
             if (guest != "" && other > 0) { print "overflow"; exit }
             d = (m - e) / e * 100
-            print (d >= -down ? "ok" : "under") }')
+            if (d < -down) { print "under"; exit }
+            if (guest != "") {
+                # The guest counted what OVS did, by its own clock.
+                if (peer == "" || peer - m > m / 100 || m - peer > m / 100) {
+                    print "peer-disagrees"; exit
+                }
+                d = (peer - e) / e * 100
+                if (d < -down || d > up) { print "peer-off"; exit }
+            }
+            print "ok" }')
         printf '%s %s limit %s pps: window %d: through %s pps, policed %s ' \
                "$1" "$2" "$3" $vhx_try "$7" "$8" >> policer-rates.log
-        printf 'pps, other drops %s pps: %s\n' "$9" "$vhx_verdict" \
-               >> policer-rates.log
+        printf 'pps, other drops %s pps' "$9" >> policer-rates.log
+        if test -n "$6"; then
+            printf ', guest %s received %s pps' "$6" "${10:-}" \
+                   >> policer-rates.log
+        fi
+        printf ': %s\n' "$vhx_verdict" >> policer-rates.log
         vhx_m=$7
         if test -n "$6"; then
             vhx_m=$(awk -v a="$7" -v o="$9" 'BEGIN { print a - o }')
@@ -273,6 +317,11 @@ vhx_check_policer () {
         case $vhx_verdict in
             ok) vhx_rate_within "$vhx_m" "$3" "${4##*:}"; return 0 ;;
             over) vhx_rate_within "$vhx_m" "$3" "${4%%:*}"; return 1 ;;
+            peer-*)
+                echo "guest $6 received ${10:-?} pps, OVS counted $vhx_m" \
+                     "pps: $vhx_verdict"
+                return 1
+                ;;
         esac
     done
     tail -3 policer-rates.log
