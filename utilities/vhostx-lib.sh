@@ -116,6 +116,25 @@ vhx_testpmd_stat () {
     sed -n "s/.*$2: *\([0-9]*\).*/\1/p" "$1.log" | tail -1
 }
 
+# vhx_mbufs_in_use
+#
+# Prints how many mbufs of all of netdev-vhostx's pools are in use, as
+# netdev-vhostx/mempool-show reports them ("N mbufs, N in use, ..." on
+# each pool's line).  Fails, printing nothing, if a pool's line has no
+# count that it can read, so that a change of that format cannot make a
+# leak check pass by reading 0.
+vhx_mbufs_in_use () {
+    ovs-appctl netdev-vhostx/mempool-show \
+        | awk '/ mbufs, / { ok = 0
+                            for (i = 2; i < NF; i++) {
+                                if ($i == "in" && $(i + 1) == "use,") {
+                                    n += $(i - 1); ok = 1
+                                }
+                            }
+                            if (!ok) { bad = 1 } }
+               END { if (bad) { exit 1 }; print n + 0 }'
+}
+
 # vhx_port_stat BRIDGE PORT rx|tx [pkts|bytes|drop]
 #
 # Prints a counter of PORT, read from the datapath through OpenFlow.
