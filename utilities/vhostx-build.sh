@@ -6,12 +6,23 @@
 #
 # Installs the dependencies, then generates, configures and builds
 # netdev-vhostx and the patched OVS in BUILDDIR (default: _build in the
-# source tree).  Safe to run again: each step is skipped once done, and
-# make rebuilds only what changed.
+# source tree; a relative BUILDDIR is relative to the current directory).
+# BUILDDIR must not be the source tree itself: the build is a VPATH build.
+# Safe to run again: each step is skipped once done, and make rebuilds
+# only what changed.
 
 set -e
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 builddir=${1:-$srcdir/_build}
+case $builddir in
+    /*) ;;
+    *) builddir=$(pwd)/$builddir ;;
+esac
+if test -d "$builddir" && test "$(cd "$builddir" && pwd)" = "$srcdir"; then
+    echo "vhostx-build: $builddir is the source tree; give a build" \
+         "directory, e.g. $srcdir/_build" >&2
+    exit 1
+fi
 
 "$srcdir/utilities/install-deps.sh"
 
