@@ -14,7 +14,29 @@ packages="
     libssl-dev libcap-ng-dev libunbound-dev
     iproute2 iputils-ping procps ethtool coreutils
     qemu-system-x86 busybox-static cpio
+    ovn-central ovn-host
 "
+
+# The system services of OVN's packages and of the openvswitch-switch that
+# ovn-host pulls in: the tests run their own daemons, in their own
+# directories, and a system ovs-vswitchd must not run beside them.
+services="ovn-central ovn-host ovn-northd ovn-controller
+          ovn-ovsdb-server-nb ovn-ovsdb-server-sb
+          openvswitch-switch ovs-vswitchd ovsdb-server"
+
+# stop_services: stops and disables those services, as far as this
+# machine's init system knows them.
+stop_services () {
+    for s in $services; do
+        if test -d /run/systemd/system && command -v systemctl > /dev/null
+        then
+            systemctl disable --now "$s" > /dev/null 2>&1 || true
+        elif test -x "/etc/init.d/$s"; then
+            "/etc/init.d/$s" stop > /dev/null 2>&1 || true
+            update-rc.d "$s" disable > /dev/null 2>&1 || true
+        fi
+    done
+}
 
 missing=
 for p in $packages; do
@@ -36,6 +58,16 @@ fi
 
 echo "install-deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
+# No service starts while installing (policy-rc.d, as in a chroot), unless
+# this machine already has a policy of its own.
+policy=
+if test ! -e /usr/sbin/policy-rc.d; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#! /bin/sh\nexit 101\n' > $policy
+    chmod 755 $policy
+    trap 'rm -f $policy' 0
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends $missing > /dev/null
+stop_services
 echo "install-deps: done"
