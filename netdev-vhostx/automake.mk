@@ -10,5 +10,6 @@ netdev_vhostx_libnetdev_vhostx_a_SOURCES = \
 	netdev-vhostx/vhostx-recover.c \
 	netdev-vhostx/vhostx-rxtx.c \
 	netdev-vhostx/vhostx-socket.c \
-	netdev-vhostx/vhostx-stats.c
+	netdev-vhostx/vhostx-stats.c \
+	netdev-vhostx/vhostx-upstream.c
 EXTRA_DIST += netdev-vhostx/netdev-vhostx-unixctl.man

@@ -47,7 +47,9 @@ static const struct netdev_class netdev_vhostx_class;
 bool
 is_vhostx_class(const struct netdev_class *class)
 {
-    return class == &netdev_vhostx_class;
+    return (class == &netdev_vhostx_class
+            || class == &netdev_vhostx_server_class
+            || class == &netdev_vhostx_client_class);
 }
 
 static struct netdev *
@@ -266,6 +268,9 @@ netdev_vhostx_set_config(struct netdev *netdev, const struct smap *args,
 {
     struct netdev_vhostx *dev = netdev_vhostx_cast(netdev);
     const char *name = netdev_get_name(netdev);
+    const char *type = netdev_get_type(netdev);
+    struct ds ignored = DS_EMPTY_INITIALIZER;
+    struct smap mapped = SMAP_INITIALIZER(&mapped);
     struct vhostx_sock_cfg cfg;
     char *dir, *msg = NULL;
     bool live;
@@ -275,7 +280,16 @@ netdev_vhostx_set_config(struct netdev *netdev, const struct smap *args,
     dir = xstrdup(dev->sock_dir);
     ovs_mutex_unlock(&dev->mutex);
 
-    msg = vhostx_parse_options(name, args, dir, &cfg);
+    msg = vhostx_map_options(type, args, &mapped, &ignored);
+    if (ignored.length) {
+        VLOG_WARN("%s: ignoring options that a %s port does not have: %s",
+                  name, type, ds_cstr(&ignored));
+    }
+    ds_destroy(&ignored);
+    if (!msg) {
+        msg = vhostx_parse_options(name, &mapped, dir, &cfg);
+    }
+    smap_destroy(&mapped);
     free(dir);
     if (msg) {
         error = (strstr(msg, "bytes long") ? ENAMETOOLONG : EINVAL);
@@ -839,6 +853,7 @@ netdev_vhostx_wait(const struct netdev_class *class OVS_UNUSED)
 {
     vhostx_events_wait();
     vhostx_recover_wait();
+    vhostx_upstream_wait();
 }
 
 /* Reads the global settings of the provider from the Open_vSwitch table's
@@ -922,43 +937,60 @@ netdev_external_provider_init(const struct smap *ovs_other_config)
         vhostx_appctl_register();
         events_started = true;
     }
+    vhostx_upstream_run(ovs_other_config);
 }
+
+/* The functions of our classes: "dpdkvhostx", and the upstream type names
+ * that we serve when asked (see vhostx-upstream.c).  Only the first has
+ * run() and wait(), so that netdev_run() runs our threads' events once. */
+#define NETDEV_VHOSTX_CLASS_FUNCS                                \
+    .is_pmd = true,                                              \
+    .alloc = netdev_vhostx_alloc,                                \
+    .construct = netdev_vhostx_construct,                        \
+    .destruct = netdev_vhostx_destruct,                          \
+    .dealloc = netdev_vhostx_dealloc,                            \
+    .get_config = netdev_vhostx_get_config,                      \
+    .set_config = netdev_vhostx_set_config,                      \
+    .get_numa_id = netdev_vhostx_get_numa_id,                    \
+    .set_tx_multiq = netdev_vhostx_set_tx_multiq,                \
+    .send = netdev_vhostx_send,                                  \
+    .set_etheraddr = netdev_vhostx_set_etheraddr,                \
+    .get_etheraddr = netdev_vhostx_get_etheraddr,                \
+    .get_mtu = netdev_vhostx_get_mtu,                            \
+    .set_mtu = netdev_vhostx_set_mtu,                            \
+    .get_carrier = netdev_vhostx_get_carrier,                    \
+    .get_carrier_resets = netdev_vhostx_get_carrier_resets,      \
+    .get_stats = netdev_vhostx_get_stats,                        \
+    .get_custom_stats = netdev_vhostx_get_custom_stats,          \
+    .get_status = netdev_vhostx_get_status,                      \
+    .get_config_error = netdev_vhostx_get_config_error,          \
+    .set_policing = netdev_vhostx_set_policing,                  \
+    .get_qos_types = netdev_vhostx_get_qos_types,                \
+    .get_qos_capabilities = netdev_vhostx_get_qos_capabilities,  \
+    .get_qos = netdev_vhostx_get_qos,                            \
+    .set_qos = netdev_vhostx_set_qos,                            \
+    .update_flags = netdev_vhostx_update_flags,                  \
+    .reconfigure = netdev_vhostx_reconfigure,                    \
+    .rxq_alloc = netdev_vhostx_rxq_alloc,                        \
+    .rxq_construct = netdev_vhostx_rxq_construct,                \
+    .rxq_destruct = netdev_vhostx_rxq_destruct,                  \
+    .rxq_dealloc = netdev_vhostx_rxq_dealloc,                    \
+    .rxq_recv = netdev_vhostx_rxq_recv,                          \
+    .rxq_enabled = netdev_vhostx_rxq_enabled
 
 static const struct netdev_class netdev_vhostx_class = {
     .type = "dpdkvhostx",
-    .is_pmd = true,
     .run = netdev_vhostx_run,
     .wait = netdev_vhostx_wait,
-    .alloc = netdev_vhostx_alloc,
-    .construct = netdev_vhostx_construct,
-    .destruct = netdev_vhostx_destruct,
-    .dealloc = netdev_vhostx_dealloc,
-    .get_config = netdev_vhostx_get_config,
-    .set_config = netdev_vhostx_set_config,
-    .get_numa_id = netdev_vhostx_get_numa_id,
-    .set_tx_multiq = netdev_vhostx_set_tx_multiq,
-    .send = netdev_vhostx_send,
-    .set_etheraddr = netdev_vhostx_set_etheraddr,
-    .get_etheraddr = netdev_vhostx_get_etheraddr,
-    .get_mtu = netdev_vhostx_get_mtu,
-    .set_mtu = netdev_vhostx_set_mtu,
-    .get_carrier = netdev_vhostx_get_carrier,
-    .get_carrier_resets = netdev_vhostx_get_carrier_resets,
-    .get_stats = netdev_vhostx_get_stats,
-    .get_custom_stats = netdev_vhostx_get_custom_stats,
-    .get_status = netdev_vhostx_get_status,
-    .get_config_error = netdev_vhostx_get_config_error,
-    .set_policing = netdev_vhostx_set_policing,
-    .get_qos_types = netdev_vhostx_get_qos_types,
-    .get_qos_capabilities = netdev_vhostx_get_qos_capabilities,
-    .get_qos = netdev_vhostx_get_qos,
-    .set_qos = netdev_vhostx_set_qos,
-    .update_flags = netdev_vhostx_update_flags,
-    .reconfigure = netdev_vhostx_reconfigure,
-    .rxq_alloc = netdev_vhostx_rxq_alloc,
-    .rxq_construct = netdev_vhostx_rxq_construct,
-    .rxq_destruct = netdev_vhostx_rxq_destruct,
-    .rxq_dealloc = netdev_vhostx_rxq_dealloc,
-    .rxq_recv = netdev_vhostx_rxq_recv,
-    .rxq_enabled = netdev_vhostx_rxq_enabled,
+    NETDEV_VHOSTX_CLASS_FUNCS,
+};
+
+const struct netdev_class netdev_vhostx_server_class = {
+    .type = VHOSTX_UPSTREAM_SERVER_TYPE,
+    NETDEV_VHOSTX_CLASS_FUNCS,
+};
+
+const struct netdev_class netdev_vhostx_client_class = {
+    .type = VHOSTX_UPSTREAM_CLIENT_TYPE,
+    NETDEV_VHOSTX_CLASS_FUNCS,
 };

@@ -131,6 +131,19 @@ vhostx_unixctl_mempool_show(struct unixctl_conn *conn, int argc OVS_UNUSED,
     ds_destroy(&reply);
 }
 
+static void
+vhostx_unixctl_upstream_types(struct unixctl_conn *conn,
+                              int argc OVS_UNUSED,
+                              const char *argv[] OVS_UNUSED,
+                              void *aux OVS_UNUSED)
+{
+    struct ds reply = DS_EMPTY_INITIALIZER;
+
+    vhostx_upstream_format(&reply);
+    unixctl_command_reply(conn, ds_cstr(&reply));
+    ds_destroy(&reply);
+}
+
 void
 vhostx_appctl_register(void)
 {
@@ -138,4 +151,6 @@ vhostx_appctl_register(void)
                              vhostx_unixctl_mempool_show, NULL);
     unixctl_command_register("netdev-vhostx/show", "[port]", 0, 1,
                              vhostx_unixctl_show, NULL);
+    unixctl_command_register("netdev-vhostx/upstream-types", "", 0, 0,
+                             vhostx_unixctl_upstream_types, NULL);
 }

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "vhostx-private.h"
+#include "openvswitch/dynamic-string.h"
 #include "smap.h"
 #include "util.h"
 
@@ -239,6 +240,17 @@ parse_mode(const char *value, int *modep)
     return NULL;
 }
 
+/* Returns true if 'key' is an option that vhostx_parse_options() knows. */
+static bool
+is_vhostx_option(const char *key)
+{
+    return (!strcmp(key, "vhost-server-path")
+            || !strcmp(key, "vhost-sock-path")
+            || !strcmp(key, "vhost-sock-group")
+            || !strcmp(key, "vhost-sock-mode")
+            || !strcmp(key, "tx-retries-max"));
+}
+
 /* Parses the Interface options 'args' of dpdkvhostx port 'name', whose
  * server sockets go to 'sock_dir' by default, into 'cfg'.
  *
@@ -270,11 +282,7 @@ vhostx_parse_options(const char *name, const struct smap *args,
     cfg->tx_retries_max = VHOSTX_TX_RETRIES_DEFAULT;
 
     SMAP_FOR_EACH (node, args) {
-        if (strcmp(node->key, "vhost-server-path")
-            && strcmp(node->key, "vhost-sock-path")
-            && strcmp(node->key, "vhost-sock-group")
-            && strcmp(node->key, "vhost-sock-mode")
-            && strcmp(node->key, "tx-retries-max")) {
+        if (!is_vhostx_option(node->key)) {
             error = xasprintf("unknown option '%s'", node->key);
             goto out;
         }
@@ -340,6 +348,65 @@ out:
         vhostx_sock_cfg_destroy(cfg);
     }
     return error;
+}
+
+/* Maps the Interface options 'args' of a port of type 'type' to the
+ * options of a dpdkvhostx port, in 'out' (initialized by the caller).
+ *
+ * For "dpdkvhostx" that is 'args' itself.  A port created with an upstream
+ * type name, "dpdkvhostuser" or "dpdkvhostuserclient", that we serve (see
+ * vhostx-upstream.c) takes its role from its type, as upstream does: a
+ * dpdkvhostuserclient port is a client and needs vhost-server-path; a
+ * dpdkvhostuser port is a server, with its socket in vhost-sock-dir named
+ * after the port, and ignores vhost-server-path.  Upstream ignores options
+ * that it does not know, so these types do too, rather than refuse a port
+ * that tools create for upstream: the keys ignored are appended to
+ * 'ignored' (comma separated), for the caller to log.
+ *
+ * Returns NULL on success, otherwise an error message that the caller must
+ * free. */
+char *
+vhostx_map_options(const char *type, const struct smap *args,
+                   struct smap *out, struct ds *ignored)
+{
+    bool client = !strcmp(type, VHOSTX_UPSTREAM_CLIENT_TYPE);
+    bool server = !strcmp(type, VHOSTX_UPSTREAM_SERVER_TYPE);
+    const struct smap_node **nodes;
+
+    if (!client && !server) {
+        smap_clone(out, args);
+        return NULL;
+    }
+
+    /* Sorted, so that the log names the ignored keys in a stable order. */
+    nodes = smap_sort(args);
+    for (size_t i = 0; i < smap_count(args); i++) {
+        const struct smap_node *node = nodes[i];
+        bool keep = is_vhostx_option(node->key);
+
+        if (server && !strcmp(node->key, "vhost-server-path")) {
+            keep = false;
+        }
+        if (keep) {
+            smap_add(out, node->key, node->value);
+        } else {
+            ds_put_format(ignored, "%s%s", ignored->length ? ", " : "",
+                          node->key);
+        }
+    }
+    free(nodes);
+
+    if (client) {
+        const char *path = smap_get(out, "vhost-server-path");
+
+        if (!path || !path[0]) {
+            smap_clear(out);
+            return xasprintf("a %s port needs options:vhost-server-path, "
+                             "the path of the guest's server socket",
+                             type);
+        }
+    }
+    return NULL;
 }
 
 void

@@ -325,6 +325,13 @@ struct netdev_rxq_vhostx {
 extern struct ovs_mutex vhostx_mutex;
 extern struct ovs_list vhostx_devs OVS_GUARDED_BY(vhostx_mutex);
 
+/* The upstream port types that other_config:vhostx-serve-upstream-types
+ * makes us serve (see vhostx-upstream.c), and our classes for them. */
+#define VHOSTX_UPSTREAM_SERVER_TYPE "dpdkvhostuser"
+#define VHOSTX_UPSTREAM_CLIENT_TYPE "dpdkvhostuserclient"
+extern const struct netdev_class netdev_vhostx_server_class;
+extern const struct netdev_class netdev_vhostx_client_class;
+
 bool is_vhostx_class(const struct netdev_class *);
 
 /* OVS calls our class's functions only with netdevs of our class, so the
@@ -374,6 +381,8 @@ char *vhostx_server_sock_path(const char *sock_dir, const char *name,
 char *vhostx_n_mbufs_from_config(const char *value, unsigned int *np);
 char *vhostx_parse_options(const char *name, const struct smap *args,
                            const char *sock_dir, struct vhostx_sock_cfg *);
+char *vhostx_map_options(const char *type, const struct smap *args,
+                         struct smap *out, struct ds *ignored);
 void vhostx_sock_cfg_destroy(struct vhostx_sock_cfg *);
 bool vhostx_sock_cfg_same_socket(const struct vhostx_sock_cfg *,
                                  const struct vhostx_sock_cfg *);
@@ -499,5 +508,10 @@ void vhostx_get_reconnect_status(const struct netdev_vhostx *, struct smap *)
 
 /* vhostx-appctl.c. */
 void vhostx_appctl_register(void);
+
+/* vhostx-upstream.c: serving upstream port type names. */
+void vhostx_upstream_run(const struct smap *ovs_other_config);
+void vhostx_upstream_wait(void);
+void vhostx_upstream_format(struct ds *);
 
 #endif /* netdev-vhostx/vhostx-private.h */

@@ -30,7 +30,8 @@ SYSTEM_TESTSUITE_AT = \
 	tests/system-vhostx-reconnect.at \
 	tests/system-vhostx-faults.at \
 	tests/system-vhostx-policer.at \
-	tests/system-vhostx-policer-rate.at
+	tests/system-vhostx-policer-rate.at \
+	tests/system-vhostx-upstream.at
 VM_TESTSUITE_AT = \
 	tests/vm-testsuite.at \
 	tests/vhostx-macros.at \

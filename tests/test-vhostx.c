@@ -316,22 +316,38 @@ main(int argc, char *argv[])
         char *error = vhostx_server_sock_path(argv[2], argv[3], &result);
 
         return report(error, result);
-    } else if (argc >= 4 && !strcmp(argv[1], "options")) {
-        struct vhostx_sock_cfg cfg;
+    } else if ((argc >= 4 && !strcmp(argv[1], "options"))
+               || (argc >= 5 && !strcmp(argv[1], "options-as"))) {
+        /* "options-as TYPE ..." maps the options of a port of that type
+         * first, as set_config() does. */
+        bool as_type = !strcmp(argv[1], "options-as");
+        const char *type = as_type ? argv[2] : "dpdkvhostx";
+        int first = as_type ? 3 : 2;
+        struct ds ignored = DS_EMPTY_INITIALIZER;
+        struct smap mapped = SMAP_INITIALIZER(&mapped);
         struct smap args = SMAP_INITIALIZER(&args);
+        struct vhostx_sock_cfg cfg;
         char *error;
 
-        parse_key_values(argc - 4, argv + 4, &args);
-        error = vhostx_parse_options(argv[2], &args, argv[3], &cfg);
+        parse_key_values(argc - first - 2, argv + first + 2, &args);
+        error = vhostx_map_options(type, &args, &mapped, &ignored);
+        if (!error) {
+            error = vhostx_parse_options(argv[first], &mapped,
+                                         argv[first + 1], &cfg);
+        }
         smap_destroy(&args);
+        smap_destroy(&mapped);
         if (!error) {
             result = xasprintf("role=%s path=%s group=%d mode=%04o "
-                               "tx-retries-max=%d",
+                               "tx-retries-max=%d%s%s",
                                cfg.client ? "client" : "server", cfg.path,
                                cfg.gid == (gid_t) -1 ? -1 : (int) cfg.gid,
-                               cfg.mode, cfg.tx_retries_max);
+                               cfg.mode, cfg.tx_retries_max,
+                               ignored.length ? " ignored=" : "",
+                               ds_cstr(&ignored));
             vhostx_sock_cfg_destroy(&cfg);
         }
+        ds_destroy(&ignored);
         return report(error, result);
     } else if (argc == 7 && !strcmp(argv[1], "policer-ingress")) {
         struct vhostx_policer_cfg cfg;
@@ -359,7 +375,9 @@ main(int argc, char *argv[])
         return policer_threads(argc - 2, argv + 2);
     }
     ovs_fatal(0, "usage: %s check-name NAME | sock-dir RUNDIR [VALUE] | "
-              "n-mbufs [VALUE] | sock-path DIR NAME | options NAME SOCK_DIR [KEY=VALUE]... | "
+              "n-mbufs [VALUE] | sock-path DIR NAME | "
+              "options NAME SOCK_DIR [KEY=VALUE]... | "
+              "options-as TYPE NAME SOCK_DIR [KEY=VALUE]... | "
               "policer-ingress MAX_FRAME KBPS KB KPPS KPKTS | "
               "policer-qos MAX_FRAME [KEY=VALUE]... | "
               "policer-sim BPS BYTES PPS PKTS LENS OFFERED_PPS SECONDS | "
