@@ -40,7 +40,8 @@ VM_TESTSUITE_AT = \
 	tests/vm-vhostx.at \
 	tests/vm-migration.at \
 	tests/vm-two-hosts.at \
-	tests/vm-ovn.at
+	tests/vm-ovn.at \
+	tests/vm-libvirt.at
 EXTRA_DIST += $(TESTSUITE_AT) $(SYSTEM_TESTSUITE_AT) $(VM_TESTSUITE_AT) \
 	tests/atlocal.in tests/lsan.supp tests/min-tests tests/allowed-skips
 DISTCLEANFILES += tests/atconfig tests/atlocal

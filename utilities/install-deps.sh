@@ -15,14 +15,17 @@ packages="
     iproute2 iputils-ping procps ethtool coreutils
     qemu-system-x86 busybox-static cpio
     ovn-central ovn-host
+    libvirt-daemon-system libvirt-clients
 "
 
-# The system services of OVN's packages and of the openvswitch-switch that
-# ovn-host pulls in: the tests run their own daemons, in their own
-# directories, and a system ovs-vswitchd must not run beside them.
+# The system services of OVN's packages, of the openvswitch-switch that
+# ovn-host pulls in and of libvirt's: the tests run their own daemons, in
+# their own directories, and a system ovs-vswitchd or libvirtd must not
+# run beside them.
 services="ovn-central ovn-host ovn-northd ovn-controller
           ovn-ovsdb-server-nb ovn-ovsdb-server-sb
-          openvswitch-switch ovs-vswitchd ovsdb-server"
+          openvswitch-switch ovs-vswitchd ovsdb-server
+          libvirtd virtlogd virtlockd"
 
 # stop_services: stops and disables those services, as far as this
 # machine's init system knows them.
