@@ -17,8 +17,8 @@
 /* Serving the upstream vhost-user port types.
  *
  * Orchestration creates vhost-user ports only with the type names it knows:
- * libvirt's <virtualport type='openvswitch'/> and OpenStack's os-vif write
- * "dpdkvhostuser" or "dpdkvhostuserclient".  With
+ * OpenStack's os-vif writes "dpdkvhostuser" or "dpdkvhostuserclient", and
+ * libvirt finds such ports by their sockets.  With
  * other_config:vhostx-serve-upstream-types=true, we serve those names with
  * copies of our class (netdev_vhostx_server_class and
  * netdev_vhostx_client_class), so that such ports get our reconnect,
