@@ -8,4 +8,5 @@ nobase_dist_doc_DATA += \
 	Documentation/topics/emc-size-masks32.png \
 	Documentation/topics/emc-size.rst \
 	Documentation/topics/netdev-vhostx.rst \
+	Documentation/topics/ovn.rst \
 	Documentation/topics/vm-testing.rst
