@@ -382,12 +382,9 @@ vhostx_map_options(const char *type, const struct smap *args,
     nodes = smap_sort(args);
     for (size_t i = 0; i < smap_count(args); i++) {
         const struct smap_node *node = nodes[i];
-        bool keep = is_vhostx_option(node->key);
 
-        if (server && !strcmp(node->key, "vhost-server-path")) {
-            keep = false;
-        }
-        if (keep) {
+        if (is_vhostx_option(node->key)
+            && !(server && !strcmp(node->key, "vhost-server-path"))) {
             smap_add(out, node->key, node->value);
         } else {
             ds_put_format(ignored, "%s%s", ignored->length ? ", " : "",
