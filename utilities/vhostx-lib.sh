@@ -289,8 +289,9 @@ vhx_rate_within () {
 # received, and a window in which its ring overflowed (the guest did not
 # keep up) does not count either; the rate the guest itself measured must
 # then be within PERCENT of EXPECTED_PPS too, and within 1% of what OVS
-# counted (for rx, OVS must forward all of it to the guest).  Up to
-# five windows are tried.  Logs every window to policer-rates.log.
+# counted (for rx, OVS must forward all of it to the guest); a third
+# window where it is not fails.  Up to five windows are tried.
+# Logs every window to policer-rates.log.
 vhx_check_policer () {
     vhx_try=0
     while test $vhx_try -lt 5; do
@@ -337,9 +338,14 @@ vhx_check_policer () {
             ok) vhx_rate_within "$vhx_m" "$3" "${4##*:}"; return 0 ;;
             over) vhx_rate_within "$vhx_m" "$3" "${4%%:*}"; return 1 ;;
             peer-*)
+                # The guest's and OVS's counters are read a few
+                # milliseconds apart, through testpmd's prompt and
+                # ovs-appctl: one window may disagree by a little more
+                # than 1% when the guest answers late.  A real
+                # disagreement shows in every window.
                 echo "guest $6 received ${10:-?} pps, OVS counted $vhx_m" \
                      "pps: $vhx_verdict"
-                return 1
+                test $vhx_try -lt 3 || return 1
                 ;;
         esac
     done
